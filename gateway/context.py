@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from policies.request_id import request_id_var
 
-request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+__all__ = ["outbound_headers", "request_id_var"]
 
 
 def outbound_headers() -> dict[str, str]:

@@ -1,0 +1,16 @@
+"""ERP connectors behind one protocol (``gateway.erp.base.ErpConnector``)."""
+
+from __future__ import annotations
+
+from gateway.erp.base import ErpConnector
+from gateway.erp.demo import DemoConfig, DemoConnector
+from gateway.erp.http_demo import HttpDemoConfig, HttpDemoConnector
+
+
+def build_connector(config: DemoConfig | HttpDemoConfig) -> ErpConnector:
+    match config:
+        case DemoConfig():
+            return DemoConnector(config)
+        case HttpDemoConfig():
+            return HttpDemoConnector(config)
+    raise ValueError(f"no connector for ERP kind {config.kind!r}")

@@ -1,0 +1,91 @@
+"""Availability and prices as the routes see them: canonical payloads per key.
+
+Each SKU's availability and each (customer, SKU, quantity) price is one
+canonical JSON payload that carries its own ``as_of``; versions render from it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from gateway.erp.base import ErpConnector, PriceItem
+from gateway.erp.wire import availability_to_wire, price_to_wire
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One key's payload (None: the ERP does not know it) and how it was served."""
+
+    payload: bytes | None
+    fetched_at: float
+    cache_status: str | None = None
+    age: int = 0
+
+    def doc(self) -> dict[str, Any]:
+        assert self.payload is not None
+        return json.loads(self.payload)  # type: ignore[no-any-return]
+
+
+def _stamp(doc: dict[str, Any], fetched_at: float) -> bytes:
+    doc["as_of"] = datetime.fromtimestamp(fetched_at, UTC).isoformat().replace("+00:00", "Z")
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def quantity_key(quantity: Decimal) -> str:
+    """Canonical text of a quantity: 1, 1.0 and 1.00 are one cache key."""
+    return format(quantity.normalize(), "f")
+
+
+def price_key(customer: str, sku: str, quantity: Decimal) -> str:
+    return f"{customer}|{sku}|{quantity_key(quantity)}"
+
+
+class CatalogService:
+    def __init__(self, erp: ErpConnector) -> None:
+        self.erp = erp
+
+    async def fetch_availability(self, skus: list[str]) -> dict[str, tuple[bytes | None, list[str]]]:
+        """One ERP call for all ``skus``; payloads with tags for invalidation."""
+        now = time.time()
+        found = await self.erp.availability(skus)
+        return {sku: ((_stamp(availability_to_wire(found[sku]), now) if sku in found else None),
+                      [f"sku:{sku}"]) for sku in skus}
+
+    async def fetch_prices(self, keys: list[str]) -> dict[str, tuple[bytes | None, list[str]]]:
+        """Price keys grouped per customer: one ERP call per customer among ``keys``."""
+        now = time.time()
+        by_customer: dict[str, list[tuple[str, PriceItem]]] = {}
+        for key in keys:
+            customer, sku, qty = key.split("|")
+            by_customer.setdefault(customer, []).append((key, PriceItem(sku, Decimal(qty))))
+        out: dict[str, tuple[bytes | None, list[str]]] = {}
+        for customer, entries in by_customer.items():
+            # one call per distinct quantity keeps the result keyed by SKU unambiguous
+            by_qty: dict[Decimal, list[tuple[str, PriceItem]]] = {}
+            for key, item in entries:
+                by_qty.setdefault(item.quantity, []).append((key, item))
+            for group in by_qty.values():
+                quotes = await self.erp.prices(customer, [item for _, item in group])
+                for key, item in group:
+                    quote = quotes.get(item.sku)
+                    out[key] = ((_stamp(price_to_wire(quote), now) if quote else None),
+                                [f"sku:{item.sku}", f"customer:{customer}"])
+        return out
+
+    async def availability(self, skus: Sequence[str]) -> dict[str, Found]:
+        unique = list(dict.fromkeys(skus))
+        fetched = await self.fetch_availability(unique)
+        now = time.time()
+        return {sku: Found(payload, now) for sku, (payload, _) in fetched.items()}
+
+    async def prices(self, customer: str, items: Sequence[PriceItem]) -> dict[str, Found]:
+        keys = list(dict.fromkeys(price_key(customer, i.sku, i.quantity) for i in items))
+        fetched = await self.fetch_prices(keys)
+        now = time.time()
+        return {key: Found(payload, now) for key, (payload, _) in fetched.items()}

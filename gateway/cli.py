@@ -1,0 +1,121 @@
+"""``erp-gateway``: serve, check-config, demo-erp, openapi."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from collections.abc import Sequence
+
+from gateway.settings import CONFIG_ENV, ConfigError, Settings, load_settings
+
+DEMO_BANNER = """\
+================================================================================
+  erp-gateway DEMO MODE: embedded demo ERP, in-memory state, sandbox carrier.
+  Demo API keys (README): demo-storefront-key, demo-warehouse-key, demo-admin-key.
+  Not for production: pass --config FILE to run against a real ERP.
+================================================================================"""
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    import uvicorn
+
+    if args.config:
+        try:
+            settings = load_settings(args.config)
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        os.environ[CONFIG_ENV] = os.path.abspath(args.config)
+    else:
+        settings = Settings.embedded_demo()
+        os.environ.pop(CONFIG_ENV, None)
+    host = args.host or settings.server.host
+    port = args.port or settings.server.port
+    workers = args.workers or settings.server.workers
+    if settings.demo:
+        if not _is_loopback(host):
+            print(f"refusing to serve the demo on {host}: the demo binds loopback only",
+                  file=sys.stderr)
+            return 2
+        if workers > 1:
+            print("the demo keeps its state in memory: serving with one worker", file=sys.stderr)
+            workers = 1
+        print(DEMO_BANNER, file=sys.stderr, flush=True)
+    uvicorn.run("gateway.asgi:app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=False, server_header=False, log_level=args.log_level)
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    try:
+        load_settings(args.file)
+    except ConfigError as exc:
+        print(f"{exc.source}: invalid", file=sys.stderr)
+        for path, message in exc.errors:
+            print(f"  {path}: {message}", file=sys.stderr)
+        return 1
+    print(f"{args.file}: ok")
+    return 0
+
+
+def _demo_erp(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.erp.demo_server import create_demo_erp_app
+
+    if not 0 <= args.error_rate <= 1:
+        print("--error-rate must be between 0 and 1", file=sys.stderr)
+        return 2
+    app = create_demo_erp_app(latency_ms=args.latency_ms, error_rate=args.error_rate)
+    print(f"demo ERP on http://{args.host}:{args.port} (latency {args.latency_ms:g} ms, "
+          f"error rate {args.error_rate:g})", file=sys.stderr, flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
+                server_header=False)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="erp-gateway", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the gateway (embedded demo without --config)")
+    serve.add_argument("--config", help="TOML config file")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(run=_serve)
+
+    check = sub.add_parser("check-config", help="validate a config file")
+    check.add_argument("file")
+    check.set_defaults(run=_check_config)
+
+    demo = sub.add_parser("demo-erp", help="the demo ERP as its own HTTP process")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8100)
+    demo.add_argument("--latency-ms", type=float, default=0.0)
+    demo.add_argument("--error-rate", type=float, default=0.0)
+    demo.add_argument("--log-level", default="warning")
+    demo.set_defaults(run=_demo_erp)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The explicit route table: one ``Operation`` per endpoint.
+
+The same table builds the Starlette routes and the OpenAPI documents, so the
+contract cannot drift from what is served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    method: str
+    path: str
+    endpoint: Endpoint
+    summary: str
+    tag: str
+    # API version the operation belongs to ("v1", "v2"), or None for unversioned routes
+    version: str | None = None
+    # auth scope required; None means public (health, contracts)
+    scope: str | None = None
+    path_params: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    # problem statuses this operation documents beyond the ones every route can return
+    problems: tuple[int, ...] = ()
+    # the response carries Cache-Status and Age
+    cached: bool = False
+    # request headers the operation requires (name → description)
+    required_headers: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+
+# checks the request's principal for a scope; raises a Problem (401/403) when it lacks it
+Authorize = Callable[[Request, str], object]
+
+
+def _guarded(op: Operation, authorize: Authorize) -> Endpoint:
+    if op.scope is None:
+        return op.endpoint
+    scope, endpoint = op.scope, op.endpoint
+
+    async def guarded(request: Request) -> Response:
+        authorize(request, scope)
+        return await endpoint(request)
+
+    guarded.__name__ = op.operation_id
+    return guarded
+
+
+def build_routes(operations: Sequence[Operation], authorize: Authorize) -> list[Route]:
+    """Starlette routes with each operation's scope enforced from the table itself."""
+    return [Route(op.path, _guarded(op, authorize), methods=[op.method], name=op.operation_id)
+            for op in operations]

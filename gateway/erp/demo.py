@@ -1,0 +1,67 @@
+"""The in-process demo ERP connector (the embedded default)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.erp.base import (
+    Availability,
+    ErpUnavailable,
+    PriceItem,
+    PriceQuote,
+    UnknownCustomer,
+)
+from gateway.erp.demo_catalog import DemoCatalog, catalog
+
+
+class DemoConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["demo"] = "demo"
+    # simulated ERP latency per call, for drills
+    latency_ms: float = Field(0, ge=0, le=60_000)
+
+
+class DemoConnector:
+    name = "demo"
+
+    def __init__(self, config: DemoConfig | None = None, data: DemoCatalog | None = None) -> None:
+        self.config = config or DemoConfig()
+        self.catalog = data or catalog()
+        self.calls: Counter[str] = Counter()
+        # drills and tests flip this to simulate an ERP outage
+        self.down = False
+
+    async def _call(self, kind: str) -> None:
+        self.calls[kind] += 1
+        if self.config.latency_ms:
+            await asyncio.sleep(self.config.latency_ms / 1000)
+        if self.down:
+            raise ErpUnavailable("demo ERP is down (simulated)")
+
+    async def availability(self, skus: Sequence[str]) -> dict[str, Availability]:
+        await self._call("availability")
+        return self.catalog.availability(tuple(skus))
+
+    async def prices(self, customer: str, items: Sequence[PriceItem]) -> dict[str, PriceQuote]:
+        await self._call("prices")
+        found = self.catalog.customers.get(customer)
+        if found is None:
+            raise UnknownCustomer(customer)
+        quotes = {}
+        for item in items:
+            quote = self.catalog.price(found, item.sku, item.quantity)
+            if quote is not None:
+                quotes[item.sku] = quote
+        return quotes
+
+    async def health(self) -> None:
+        if self.down:
+            raise ErpUnavailable("demo ERP is down (simulated)")
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,106 @@
+"""``erp-gateway demo-erp``: the demo ERP as its own HTTP process, for benchmarks and drills.
+
+Endpoints: ``POST /api/availability {"skus": [...]}``, ``POST /api/prices
+{"customer": ..., "items": [{"sku", "quantity"}]}``, ``GET /health``,
+``GET /stats`` (call counts by kind), ``POST /stats/reset``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from gateway.erp.demo_catalog import DemoCatalog, catalog
+from gateway.erp.wire import availability_to_wire, price_to_wire
+
+
+def create_demo_erp_app(latency_ms: float = 0.0, error_rate: float = 0.0, seed: int = 7,
+                        data: DemoCatalog | None = None) -> Starlette:
+    store = data or catalog()
+    calls: Counter[str] = Counter()
+    rng = random.Random(seed)
+
+    async def simulate(kind: str) -> JSONResponse | None:
+        calls[kind] += 1
+        if latency_ms:
+            await asyncio.sleep(latency_ms / 1000)
+        if error_rate and rng.random() < error_rate:
+            calls["errors"] += 1
+            return JSONResponse({"error": "simulated failure"}, status_code=503,
+                                headers={"Retry-After": "1"})
+        return None
+
+    async def body_of(request: Request) -> dict[str, Any] | None:
+        try:
+            doc = await request.json()
+        except ValueError:
+            return None
+        return doc if isinstance(doc, dict) else None
+
+    async def availability(request: Request) -> JSONResponse:
+        doc = await body_of(request)
+        skus = doc.get("skus") if doc else None
+        if not isinstance(skus, list) or not all(isinstance(s, str) for s in skus):
+            return JSONResponse({"error": "skus must be a list of strings"}, status_code=400)
+        failed = await simulate("availability")
+        if failed:
+            return failed
+        found = store.availability(skus)
+        return JSONResponse({"items": [availability_to_wire(a) for a in found.values()]})
+
+    async def prices(request: Request) -> JSONResponse:
+        doc = await body_of(request)
+        try:
+            customer = str(doc["customer"]) if doc else None
+            items = [(str(i["sku"]), Decimal(str(i["quantity"]))) for i in doc["items"]] if doc else None
+        except (KeyError, TypeError, InvalidOperation):
+            customer = items = None
+        if customer is None or items is None:
+            return JSONResponse({"error": "customer and items[{sku, quantity}] required"},
+                                status_code=400)
+        failed = await simulate("prices")
+        if failed:
+            return failed
+        found = store.customers.get(customer)
+        if found is None:
+            return JSONResponse({"error": "unknown_customer", "customer": customer},
+                                status_code=404)
+        quotes = [store.price(found, sku, qty) for sku, qty in items]
+        return JSONResponse({"items": [price_to_wire(q) for q in quotes if q is not None]})
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def stats(request: Request) -> JSONResponse:
+        return JSONResponse({"calls": {"availability": calls["availability"],
+                                       "prices": calls["prices"]},
+                             "errors": calls["errors"],
+                             "request_ids_seen": calls["request_ids"]})
+
+    async def reset(request: Request) -> JSONResponse:
+        calls.clear()
+        return JSONResponse({"status": "reset"})
+
+    app = Starlette(routes=[
+        Route("/api/availability", availability, methods=["POST"]),
+        Route("/api/prices", prices, methods=["POST"]),
+        Route("/health", health),
+        Route("/stats", stats),
+        Route("/stats/reset", reset, methods=["POST"]),
+    ])
+
+    async def counting_app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and any(k == b"x-request-id" for k, _ in scope["headers"]):
+            calls["request_ids"] += 1
+        await app(scope, receive, send)
+
+    app.state.calls = calls
+    return counting_app  # type: ignore[return-value]

@@ -1,0 +1,128 @@
+"""Inventory and price endpoints, v1 and v2, rendered from canonical payloads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.api.common import InventoryQuery, PriceQuery, PricesQuery, SkuPath
+from gateway.catalog import Found, price_key
+from gateway.erp.base import PriceItem
+from gateway.services import services
+from policies.problems import NotFound
+from policies.validation import parse_json_body, parse_params, parse_query
+
+Render = Callable[[dict[str, Any], frozenset[str] | None], dict[str, Any]]
+
+
+def _number(text: str) -> int | float:
+    value = Decimal(text)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def inventory_v1(doc: dict[str, Any], only: frozenset[str] | None = None) -> dict[str, Any]:
+    rows = [w for w in doc["warehouses"] if only is None or w["warehouse"] in only]
+    return {
+        "sku": doc["sku"],
+        "total_available": _number(str(sum(Decimal(w["available"]) for w in rows))),
+        "warehouses": [{"warehouse": w["warehouse"], "available": _number(w["available"])}
+                       for w in rows],
+        "as_of": doc["as_of"],
+    }
+
+
+def price_v1(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "sku": doc["sku"],
+        "customer": doc["customer"],
+        "quantity": _number(doc["quantity"]),
+        "unit_price": float(doc["unit_price"]),
+        "currency": doc["currency"],
+        "price_list": doc["price_list"],
+        "as_of": doc["as_of"],
+    }
+
+
+def json_response(body: Any, found: list[Found]) -> Response:
+    response = Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+    statuses = [f.cache_status for f in found if f.cache_status]
+    if statuses:
+        response.headers["Cache-Status"] = statuses[0] if len(set(statuses)) == 1 else ", ".join(
+            dict.fromkeys(statuses))
+        response.headers["Age"] = str(max(f.age for f in found))
+    return response
+
+
+def _max_body(request: Request) -> int:
+    return services(request).settings.server.max_body_bytes
+
+
+async def get_inventory(request: Request, render: Render) -> Response:
+    path = parse_params(request.path_params, SkuPath, "path")
+    found = (await services(request).catalog.availability([path.sku]))[path.sku]
+    if found.payload is None:
+        raise NotFound(f"SKU {path.sku} is not known to the ERP")
+    return json_response(render(found.doc(), None), [found])
+
+
+async def query_inventory(request: Request, render: Render) -> Response:
+    query = await parse_json_body(request, InventoryQuery, _max_body(request))
+    only = frozenset(query.warehouses) if query.warehouses else None
+    results = await services(request).catalog.availability(query.skus)
+    items, missing = [], []
+    for sku in dict.fromkeys(query.skus):
+        found = results[sku]
+        if found.payload is None:
+            missing.append(sku)
+        else:
+            items.append(render(found.doc(), only))
+    return json_response({"items": items, "not_found": missing}, list(results.values()))
+
+
+async def get_price(request: Request, render: Callable[[dict[str, Any]], dict[str, Any]]
+                    ) -> Response:
+    path = parse_params(request.path_params, SkuPath, "path")
+    query = parse_query(request, PriceQuery)
+    results = await services(request).catalog.prices(
+        query.customer, [PriceItem(path.sku, query.quantity)])
+    found = results[price_key(query.customer, path.sku, query.quantity)]
+    if found.payload is None:
+        raise NotFound(f"SKU {path.sku} has no price for customer {query.customer}")
+    return json_response(render(found.doc()), [found])
+
+
+async def query_prices(request: Request, render: Callable[[dict[str, Any]], dict[str, Any]]
+                       ) -> Response:
+    query = await parse_json_body(request, PricesQuery, _max_body(request))
+    results = await services(request).catalog.prices(
+        query.customer, [PriceItem(i.sku, i.quantity) for i in query.items])
+    items, missing = [], []
+    for item in query.items:
+        found = results[price_key(query.customer, item.sku, item.quantity)]
+        if found.payload is None:
+            missing.append(item.sku)
+        else:
+            items.append(render(found.doc()))
+    return json_response({"customer": query.customer, "items": items,
+                          "not_found": list(dict.fromkeys(missing))}, list(results.values()))
+
+
+async def get_inventory_v1(request: Request) -> Response:
+    return await get_inventory(request, inventory_v1)
+
+
+async def query_inventory_v1(request: Request) -> Response:
+    return await query_inventory(request, inventory_v1)
+
+
+async def get_price_v1(request: Request) -> Response:
+    return await get_price(request, price_v1)
+
+
+async def query_prices_v1(request: Request) -> Response:
+    return await query_prices(request, price_v1)

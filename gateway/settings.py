@@ -1,0 +1,122 @@
+"""Settings: the one home of configuration.
+
+A TOML file validated by pydantic models. Each policy's own model lives next to
+the policy (``caching.config``, ``policies.auth.config`` …); this module only
+composes them. String values may reference the environment as ``${NAME}``; they
+are resolved here, before validation, and nowhere else reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gateway.erp.demo import DemoConfig
+from gateway.erp.http_demo import HttpDemoConfig
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; ``errors`` lists ``(field path, message)``."""
+
+    def __init__(self, source: str, errors: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.errors = errors
+        lines = "\n".join(f"  {path}: {message}" for path, message in errors)
+        super().__init__(f"{source}: {len(errors)} error(s)\n{lines}")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    # largest request body accepted (413 beyond)
+    max_body_bytes: int = Field(256 * 1024, ge=1024)
+    # route-level budget for a whole request that waits on the ERP
+    request_timeout_seconds: float = Field(10.0, gt=0)
+
+
+class RedisSettings(_Section):
+    url: str
+    socket_timeout: float = Field(0.25, gt=0)
+    connect_timeout: float = Field(0.25, gt=0)
+
+
+ErpSettings = Annotated[DemoConfig | HttpDemoConfig, Field(discriminator="kind")]
+
+
+class Settings(_Section):
+    # the embedded demo: demo ERP in-process, in-memory state, loopback only, demo credentials
+    demo: bool = False
+    server: ServerSettings = ServerSettings()
+    erp: ErpSettings = DemoConfig()
+    redis: RedisSettings | None = None
+
+    @classmethod
+    def embedded_demo(cls) -> Settings:
+        return cls(demo=True)
+
+
+def resolve_env(value: Any, env: Mapping[str, str], path: str = "") -> Any:
+    """Replace ``${NAME}`` in every string of a parsed TOML tree; missing names are errors."""
+    if isinstance(value, dict):
+        return {k: resolve_env(v, env, f"{path}.{k}" if path else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_env(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str):
+        def sub(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in env:
+                raise ConfigError("environment", [(path, f"environment variable {name} is not set")])
+            return env[name]
+        return _ENV_REF.sub(sub, value)
+    return value
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(root)"
+
+
+def parse_settings(raw: Mapping[str, Any], source: str = "config",
+                   env: Mapping[str, str] | None = None) -> Settings:
+    resolved = resolve_env(dict(raw), os.environ if env is None else env)
+    try:
+        return Settings.model_validate(resolved)
+    except ValidationError as exc:
+        raise ConfigError(source, [(_loc(e["loc"]), e["msg"]) for e in exc.errors()]) from None
+
+
+def load_settings(path: str | Path, env: Mapping[str, str] | None = None) -> Settings:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(path), [("(file)", "no such file")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [("(toml)", str(exc))]) from None
+    return parse_settings(raw, str(path), env)
+
+
+# the CLI hands the config path to uvicorn's worker processes through this variable
+CONFIG_ENV = "ERP_GATEWAY_CONFIG"
+
+
+def settings_for_worker(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings in a server worker: the file the CLI was given, else the embedded demo."""
+    env = os.environ if env is None else env
+    path = env.get(CONFIG_ENV)
+    return load_settings(path, env) if path else Settings.embedded_demo()
