@@ -23,7 +23,7 @@ log = logging.getLogger("gateway")
 
 
 def create_app(settings: Settings, *, erp: ErpConnector | None = None,
-               authorize: Authorize) -> Starlette:
+               authorize: Authorize = lambda request, scope: None) -> Starlette:
     """Build the ASGI app. ``erp`` replaces the configured connector (tests, drills)."""
 
     @contextlib.asynccontextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gateway.api.common import InventoryQuery, PriceQuery, PricesQuery, SkuPath
 from gateway.api.v1 import InventoryListV1, InventoryV1, PriceListV1, PriceV1
+from gateway.api.v2 import InventoryListV2, InventoryV2, PriceListV2, PriceV2
 from gateway.contract import Operation
 from gateway.routes import catalog, health
 
@@ -33,6 +34,25 @@ V1 = [
               problems=(400, 404, 413, 415, 503, 504), cached=True),
 ]
 
+V2 = [
+    Operation("getInventoryV2", "GET", "/v2/inventory/{sku}", catalog.get_inventory_v2,
+              "Available-to-promise of one SKU per warehouse, with the next receipt",
+              "inventory", version="v2", scope="inventory:read", path_params=SkuPath,
+              response=InventoryV2, problems=(404, 503, 504), cached=True),
+    Operation("queryInventoryV2", "POST", "/v2/inventory/query", catalog.query_inventory_v2,
+              "Available-to-promise of up to 100 SKUs", "inventory", version="v2",
+              scope="inventory:read", body=InventoryQuery, response=InventoryListV2,
+              problems=(400, 413, 415, 503, 504), cached=True),
+    Operation("getPriceV2", "GET", "/v2/prices/{sku}", catalog.get_price_v2,
+              "Customer price of one SKU at a quantity, money as decimal strings", "prices",
+              version="v2", scope="prices:read", path_params=SkuPath, query=PriceQuery,
+              response=PriceV2, problems=(404, 503, 504), cached=True),
+    Operation("queryPricesV2", "POST", "/v2/prices/query", catalog.query_prices_v2,
+              "Customer prices of up to 100 SKUs, money as decimal strings", "prices",
+              version="v2", scope="prices:read", body=PricesQuery, response=PriceListV2,
+              problems=(400, 404, 413, 415, 503, 504), cached=True),
+]
+
 
 def operations() -> list[Operation]:
-    return [*HEALTH, *V1]
+    return [*HEALTH, *V1, *V2]

@@ -48,6 +48,36 @@ def price_v1(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def inventory_v2(doc: dict[str, Any], only: frozenset[str] | None = None) -> dict[str, Any]:
+    rows = [w for w in doc["warehouses"] if only is None or w["warehouse"] in only]
+    return {
+        "sku": doc["sku"],
+        "available_to_promise": str(sum((Decimal(w["available"]) for w in rows), Decimal(0))),
+        "warehouses": [{
+            "warehouse": w["warehouse"],
+            "on_hand": w["on_hand"],
+            "available_to_promise": w["available"],
+            "next_receipt": ({"date": w["next_receipt_date"],
+                              "quantity": w["next_receipt_quantity"]}
+                             if w.get("next_receipt_date") else None),
+        } for w in rows],
+        "as_of": doc["as_of"],
+    }
+
+
+def price_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    currency = {"code": doc["currency"]}
+    return {
+        "sku": doc["sku"],
+        "customer": doc["customer"],
+        "quantity": doc["quantity"],
+        "unit_price": {"amount": doc["unit_price"], "currency": currency},
+        "list_price": {"amount": doc["list_price"], "currency": currency},
+        "price_list": doc["price_list"],
+        "as_of": doc["as_of"],
+    }
+
+
 def json_response(body: Any, found: list[Found]) -> Response:
     response = Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
     statuses = [f.cache_status for f in found if f.cache_status]
@@ -126,3 +156,19 @@ async def get_price_v1(request: Request) -> Response:
 
 async def query_prices_v1(request: Request) -> Response:
     return await query_prices(request, price_v1)
+
+
+async def get_inventory_v2(request: Request) -> Response:
+    return await get_inventory(request, inventory_v2)
+
+
+async def query_inventory_v2(request: Request) -> Response:
+    return await query_inventory(request, inventory_v2)
+
+
+async def get_price_v2(request: Request) -> Response:
+    return await get_price(request, price_v2)
+
+
+async def query_prices_v2(request: Request) -> Response:
+    return await query_prices(request, price_v2)
