@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
 
@@ -61,7 +60,7 @@ class OAuthToken:
     ``(access_token, expires_in_seconds)``. Concurrent callers share one refresh.
     """
 
-    def __init__(self, fetch: Callable[[], Any], *, refresh_margin: float = 60.0,
+    def __init__(self, fetch: Callable[[], Awaitable[tuple[str, float]]], *, refresh_margin: float = 60.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._fetch = fetch
         self._margin = refresh_margin

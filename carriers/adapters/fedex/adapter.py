@@ -1,0 +1,135 @@
+"""One FedEx account as a Carrier: OAuth client credentials, then Rate, Ship and Track.
+
+The transport only moves bytes: payloads come from ``mapping`` and failures become
+carrier errors in ``carriers.http``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from carriers.adapters.fedex import mapping
+from carriers.adapters.fedex.config import FedExConfig
+from carriers.base import Capability, Carrier, CarrierRejected, CarrierUnavailable
+from carriers.http import OAuthToken, bearer, send, send_authorized
+from carriers.models import (
+    CarrierMessage,
+    Label,
+    LabelRequest,
+    Rate,
+    RateRequest,
+    Tracking,
+    VoidResult,
+)
+
+CARRIER = mapping.CARRIER
+CAPABILITIES = frozenset({Capability.RATE, Capability.LABEL, Capability.VOID, Capability.TRACK})
+# 401 and 403 on a cancel mean our credentials are wrong, not that FedEx refused it
+_AUTH_FAILURES = frozenset({401, 403})
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class FedExCarrier:
+    carrier: str = CARRIER
+
+    def __init__(self, account_id: str, config: FedExConfig, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 now: Callable[[], datetime] = _utcnow) -> None:
+        self.id = account_id
+        self.capabilities: frozenset[Capability] = CAPABILITIES
+        self._config = config
+        self._now = now
+        seconds = config.timeout_seconds
+        self._client = httpx.AsyncClient(
+            base_url=config.url,
+            timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
+            headers={"Accept": "application/json"},
+        )
+        # ``clock`` lets tests move time to the token's expiry without sleeping
+        self._token = OAuthToken(self._fetch_token, clock=clock)
+
+    async def rate(self, request: RateRequest) -> list[Rate]:
+        body = await self._call("POST", "/rate/v1/rates/quotes",
+                                mapping.rate_request(request, self._config))
+        with _reply():
+            return mapping.parse_rates(body, self.id)
+
+    async def purchase(self, request: LabelRequest, label_id: str) -> Label:
+        payload = mapping.ship_request(request, self._config)
+        # FedEx echoes x-customer-transaction-id, which ties its logs to our label id
+        body = await self._call("POST", "/ship/v1/shipments", payload,
+                                {"x-customer-transaction-id": label_id})
+        with _reply():
+            return mapping.parse_label(body, request, self._config, label_id=label_id,
+                                       account=self.id, created_at=self._now())
+
+    async def void(self, label: Label) -> VoidResult:
+        try:
+            body = await self._call("PUT", "/ship/v1/shipments/cancel",
+                                    mapping.cancel_request(label, self._config))
+        except CarrierRejected as exc:
+            if exc.status_code in _AUTH_FAILURES:
+                raise
+            return mapping.void_refusal(exc.messages, label)
+        with _reply():
+            return mapping.parse_cancel(body, label)
+
+    async def track(self, tracking_number: str) -> Tracking:
+        body = await self._call("POST", "/track/v1/trackingnumbers",
+                                mapping.track_request(tracking_number))
+        with _reply():
+            return mapping.parse_tracking(body, tracking_number)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        request = self._client.build_request("POST", "/oauth/token",
+                                             data=mapping.token_form(self._config))
+        response = await send(self._client, CARRIER, request, mapping.parse_errors)
+        with _reply():
+            return mapping.parse_token(_json(response))
+
+    async def _call(self, method: str, path: str, payload: Any,
+                    headers: Mapping[str, str] | None = None) -> Any:
+        def build(token: str) -> httpx.Request:
+            return self._client.build_request(method, path, json=payload,
+                                              headers=bearer(token, headers))
+
+        response = await send_authorized(self._client, CARRIER, self._token, build,
+                                         mapping.parse_errors)
+        return _json(response)
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise CarrierUnavailable(CARRIER, [CarrierMessage(
+            carrier=CARRIER, code="invalid_reply",
+            message=f"FedEx answered {response.status_code} with a body that is not JSON")],
+            status_code=response.status_code) from exc
+
+
+@contextmanager
+def _reply() -> Iterator[None]:
+    """A 2xx reply we cannot read is the carrier misbehaving, not the caller's fault."""
+    try:
+        yield
+    except mapping.UnexpectedReply as exc:
+        raise CarrierUnavailable(CARRIER, [CarrierMessage(
+            carrier=CARRIER, code="unexpected_reply", message=str(exc))]) from exc
+
+
+def build(account_id: str, options: Mapping[str, Any]) -> Carrier:
+    """The Carrier for one ``carrier = "fedex"`` account; ``options`` must fit FedExConfig."""
+    return FedExCarrier(account_id, FedExConfig.model_validate(dict(options)))

@@ -1,0 +1,155 @@
+"""One UPS account as a Carrier: OAuth client credentials, then Rating, Shipping and Tracking.
+
+The transport only moves bytes: payloads come from ``mapping`` and failures become
+carrier errors in ``carriers.http``.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+from uuid import uuid4
+
+import httpx
+
+from carriers.adapters.ups import mapping
+from carriers.adapters.ups.config import UPSConfig
+from carriers.base import Capability, Carrier, CarrierRejected, CarrierUnavailable
+from carriers.http import OAuthToken, bearer, send, send_authorized
+from carriers.models import (
+    CarrierMessage,
+    Label,
+    LabelRequest,
+    Rate,
+    RateRequest,
+    Tracking,
+    VoidResult,
+)
+
+CARRIER = mapping.CARRIER
+CAPABILITIES = frozenset({Capability.RATE, Capability.LABEL, Capability.VOID, Capability.TRACK})
+# 401 and 403 on a void mean our credentials are wrong, not that UPS refused the void
+_AUTH_FAILURES = frozenset({401, 403})
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UPSCarrier:
+    carrier: str = CARRIER
+
+    def __init__(self, account_id: str, config: UPSConfig, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 now: Callable[[], datetime] = _utcnow) -> None:
+        self.id = account_id
+        self.capabilities: frozenset[Capability] = CAPABILITIES
+        self._config = config
+        self._now = now
+        seconds = config.timeout_seconds
+        self._client = httpx.AsyncClient(
+            base_url=config.url,
+            timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
+            headers={"Accept": "application/json"},
+        )
+        # ``clock`` lets tests move time to the token's expiry without sleeping
+        self._token = OAuthToken(self._fetch_token, clock=clock)
+
+    async def rate(self, request: RateRequest) -> list[Rate]:
+        body = await self._call(
+            "POST", f"/api/rating/{self._config.rating_version}/Shop",
+            params={"additionalinfo": "timeintransit"},
+            json=mapping.rate_request(request, self._config))
+        with _reply():
+            return mapping.parse_rates(body, self.id)
+
+    async def purchase(self, request: LabelRequest, label_id: str) -> Label:
+        payload = mapping.ship_request(request, self._config, label_id)
+        body = await self._call(
+            "POST", f"/api/shipments/{self._config.shipping_version}/ship", json=payload)
+        with _reply():
+            return mapping.parse_label(body, request, label_id=label_id, account=self.id,
+                                       created_at=self._now())
+
+    async def void(self, label: Label) -> VoidResult:
+        target = quote(mapping.void_target(label), safe="")
+        try:
+            body = await self._call(
+                "DELETE", f"/api/shipments/{self._config.shipping_version}/void/cancel/{target}")
+        except CarrierRejected as exc:
+            if exc.status_code in _AUTH_FAILURES:
+                raise
+            return mapping.void_refusal(exc.messages, label)
+        with _reply():
+            return mapping.parse_void(body, label)
+
+    async def track(self, tracking_number: str) -> Tracking:
+        body = await self._call(
+            "GET", f"/api/track/v1/details/{quote(tracking_number, safe='')}",
+            params={"locale": "en_US"})
+        with _reply():
+            return mapping.parse_tracking(body, tracking_number)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        config = self._config
+        pair = f"{config.client_id.get_secret_value()}:{config.client_secret.get_secret_value()}"
+        request = self._client.build_request(
+            "POST", "/security/v1/oauth/token", data=mapping.token_form(),
+            headers={"Authorization": f"Basic {base64.b64encode(pair.encode()).decode()}",
+                     "x-merchant-id": config.shipper_number})
+        response = await send(self._client, CARRIER, request, mapping.parse_errors)
+        with _reply():
+            return mapping.parse_token(_json(response))
+
+    async def _call(self, method: str, path: str, *, json: Any = None,
+                    params: Mapping[str, str] | None = None) -> Any:
+        def build(token: str) -> httpx.Request:
+            # transId must be unique per request, so a retry after a 401 gets a fresh one
+            headers = bearer(token, {"transId": uuid4().hex,
+                                     "transactionSrc": self._config.transaction_source})
+            return self._client.build_request(method, path, json=json, params=params,
+                                              headers=headers)
+
+        try:
+            response = await send_authorized(self._client, CARRIER, self._token, build,
+                                             mapping.parse_errors)
+        except CarrierRejected as exc:
+            # UPS may report its rate limit (10429) under a status other than 429
+            if mapping.is_rate_limited(exc.messages):
+                raise CarrierUnavailable(CARRIER, exc.messages,
+                                         status_code=exc.status_code) from exc
+            raise
+        return _json(response)
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise CarrierUnavailable(CARRIER, [CarrierMessage(
+            carrier=CARRIER, code="invalid_reply",
+            message=f"UPS answered {response.status_code} with a body that is not JSON")],
+            status_code=response.status_code) from exc
+
+
+@contextmanager
+def _reply() -> Iterator[None]:
+    """A 2xx reply we cannot read is the carrier misbehaving, not the caller's fault."""
+    try:
+        yield
+    except mapping.UnexpectedReply as exc:
+        raise CarrierUnavailable(CARRIER, [CarrierMessage(
+            carrier=CARRIER, code="unexpected_reply", message=str(exc))]) from exc
+
+
+def build(account_id: str, options: Mapping[str, Any]) -> Carrier:
+    """The Carrier for one ``carrier = "ups"`` account; ``options`` must fit UPSConfig."""
+    return UPSCarrier(account_id, UPSConfig.model_validate(dict(options)))
