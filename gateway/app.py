@@ -5,41 +5,58 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from functools import cache
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from gateway.catalog import CatalogService
-from gateway.contract import Authorize, build_routes
+from gateway.contract import build_routes
 from gateway.erp import build_connector
 from gateway.erp.base import ErpConnector
 from gateway.errors import EXCEPTION_HANDLERS
+from gateway.metrics import MetricsMiddleware, RequestMetrics
 from gateway.routes import operations
 from gateway.services import Services
 from gateway.settings import Settings
+from policies.auth import AuthConfig, AuthMiddleware, build_auth, demo_auth_config, require_scope
 from policies.request_id import RequestIdMiddleware
 
 log = logging.getLogger("gateway")
 
 
-def create_app(settings: Settings, *, erp: ErpConnector | None = None,
-               authorize: Authorize = lambda request, scope: None) -> Starlette:
+@cache
+def _demo_auth() -> AuthConfig:
+    # hashing the demo secrets costs ~0.5 s of scrypt: once per process is enough
+    return demo_auth_config()
+
+
+def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starlette:
     """Build the ASGI app. ``erp`` replaces the configured connector (tests, drills)."""
+    auth = build_auth(settings.auth or _demo_auth())
+    metrics = RequestMetrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         connector = erp or build_connector(settings.erp)
         svc = Services(settings=settings, erp=connector, catalog=CatalogService(connector))
         app.state.services = svc
+        svc.extra["metrics"] = metrics
         try:
             yield
         finally:
             svc.draining = True
             await connector.aclose()
+            await auth.aclose()
 
     return Starlette(
-        routes=build_routes(operations(), authorize),
-        middleware=[Middleware(RequestIdMiddleware)],
+        routes=[*build_routes(operations(), require_scope), *auth.routes()],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(MetricsMiddleware, metrics=metrics),
+            Middleware(AuthMiddleware, authenticator=auth.authenticator,
+                       public_paths=auth.config.public_paths),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )

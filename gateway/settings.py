@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gateway.erp.demo import DemoConfig
 from gateway.erp.http_demo import HttpDemoConfig
+from policies.auth import AuthConfig
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -62,6 +63,14 @@ class Settings(_Section):
     server: ServerSettings = ServerSettings()
     erp: ErpSettings = DemoConfig()
     redis: RedisSettings | None = None
+    # clients, signing keys, external issuers; the demo brings its own demo clients
+    auth: AuthConfig | None = None
+
+    @model_validator(mode="after")
+    def _auth_unless_demo(self) -> Settings:
+        if self.auth is None and not self.demo:
+            raise ValueError("an [auth] section is required unless demo = true")
+        return self
 
     @classmethod
     def embedded_demo(cls) -> Settings:

@@ -1,0 +1,97 @@
+"""Request metrics and the Prometheus text exposition of every component's counters.
+
+Components (cache, breakers, limiter, shipping) keep their own counters; the
+registry only pulls them when ``/metrics`` is scraped, so the request path pays
+one clock read and one dict update.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+# a source returns {metric name: value} or {metric name: {label value: value}}
+Source = Callable[[], Mapping[str, Any]]
+
+
+class RequestMetrics:
+    def __init__(self) -> None:
+        self.count: defaultdict[tuple[str, int], int] = defaultdict(int)
+        self.latency_sum: defaultdict[str, float] = defaultdict(float)
+        self.latency_buckets: defaultdict[str, list[int]] = defaultdict(
+            lambda: [0] * (len(BUCKETS) + 1))
+
+    def observe(self, operation: str, status: int, seconds: float) -> None:
+        self.count[(operation, status)] += 1
+        self.latency_sum[operation] += seconds
+        buckets = self.latency_buckets[operation]
+        for i, bound in enumerate(BUCKETS):
+            if seconds <= bound:
+                buckets[i] += 1
+                return
+        buckets[-1] += 1
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            endpoint = scope.get("endpoint")
+            operation = getattr(endpoint, "__name__", None) if endpoint else None
+            self.metrics.observe(operation or "unmatched", status,
+                                 time.perf_counter() - started)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def render(metrics: RequestMetrics, sources: Mapping[str, Source]) -> str:
+    lines = ["# TYPE gateway_requests_total counter"]
+    for (operation, status), n in sorted(metrics.count.items()):
+        lines.append(f'gateway_requests_total{{operation="{_escape(operation)}",'
+                     f'status="{status}"}} {n}')
+    lines.append("# TYPE gateway_request_seconds histogram")
+    for operation, buckets in sorted(metrics.latency_buckets.items()):
+        op = _escape(operation)
+        total = 0
+        for bound, n in zip((*BUCKETS, float("inf")), buckets, strict=True):
+            total += n
+            le = "+Inf" if bound == float("inf") else f"{bound:g}"
+            lines.append(f'gateway_request_seconds_bucket{{operation="{op}",le="{le}"}} {total}')
+        lines.append(f'gateway_request_seconds_count{{operation="{op}"}} {total}')
+        lines.append(f'gateway_request_seconds_sum{{operation="{op}"}} '
+                     f'{metrics.latency_sum[operation]:.6f}')
+    for prefix, source in sorted(sources.items()):
+        for name, value in sorted(source().items()):
+            metric = f"gateway_{prefix}_{name}"
+            if isinstance(value, Mapping):
+                label = "key"
+                for key, v in sorted(value.items()):
+                    lines.append(f'{metric}{{{label}="{_escape(str(key))}"}} {float(v):g}')
+            else:
+                lines.append(f"{metric} {float(value):g}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,40 @@
+"""Everything the gateway wires, built from one ``AuthConfig``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+from starlette.routing import Route
+
+from policies.auth.authenticator import Authenticator
+from policies.auth.config import AuthConfig
+from policies.auth.endpoints import auth_routes
+from policies.auth.keys import KeyRing
+from policies.auth.oauth import TokenServer
+
+
+@dataclass(frozen=True, slots=True)
+class AuthComponents:
+    config: AuthConfig
+    keyring: KeyRing
+    authenticator: Authenticator
+    token_server: TokenServer
+
+    def routes(self) -> list[Route]:
+        """``POST /oauth/token`` and ``GET /.well-known/jwks.json``."""
+        return auth_routes(self.token_server, self.keyring)
+
+    async def aclose(self) -> None:
+        await self.authenticator.aclose()
+
+
+def build_auth(config: AuthConfig, *, http_client: httpx.AsyncClient | None = None,
+               clock: Callable[[], float] = time.time) -> AuthComponents:
+    """Load the signing keys (ValueError naming the kid if one is unusable) and build the rest."""
+    keyring = KeyRing.from_config(config.signing_keys, config.token, clock=clock)
+    authenticator = Authenticator(config, keyring, http_client=http_client, clock=clock)
+    server = TokenServer(config, keyring, clock=clock)
+    return AuthComponents(config, keyring, authenticator, server)
