@@ -1,0 +1,123 @@
+"""One DHL Express account as a Carrier over the MyDHL API (HTTP Basic, no tokens).
+
+The transport only moves bytes: payloads come from ``mapping`` and failures become
+carrier errors in ``carriers.http``. MyDHL has no shipment cancellation, so the account
+does not advertise ``Capability.VOID``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from carriers.adapters.dhl import mapping
+from carriers.adapters.dhl.config import DhlExpressConfig
+from carriers.base import Capability, Carrier, CarrierUnavailable
+from carriers.http import send
+from carriers.models import (
+    CarrierMessage,
+    Label,
+    LabelRequest,
+    Rate,
+    RateRequest,
+    Tracking,
+    VoidResult,
+)
+
+CARRIER = mapping.CARRIER
+CAPABILITIES = frozenset({Capability.RATE, Capability.LABEL, Capability.TRACK})
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _errors(carrier: str, response: httpx.Response) -> list[CarrierMessage]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    return mapping.error_messages(response.status_code, body)
+
+
+@contextmanager
+def _reply() -> Iterator[None]:
+    """A 2xx body we cannot read is the carrier's fault, not the caller's."""
+    try:
+        yield
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise CarrierUnavailable(CARRIER, [CarrierMessage(
+            carrier=CARRIER, code="unexpected_response",
+            message=f"DHL Express answered in an unexpected shape: {type(exc).__name__}: {exc}")]
+        ) from exc
+
+
+class DhlExpressCarrier:
+    def __init__(self, account_id: str, config: DhlExpressConfig, *,
+                 now: Callable[[], datetime] = _utcnow) -> None:
+        self.id = account_id
+        self.carrier: str = CARRIER
+        self.capabilities: frozenset[Capability] = CAPABILITIES
+        self._config = config
+        self._now = now
+        seconds = config.timeout_seconds
+        self._client = httpx.AsyncClient(
+            base_url=config.url,
+            auth=httpx.BasicAuth(config.api_key.get_secret_value(),
+                                 config.api_secret.get_secret_value()),
+            timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
+            headers={"Accept": "application/json", "x-version": mapping.API_VERSION},
+        )
+
+    async def rate(self, request: RateRequest) -> list[Rate]:
+        body = await self._call("POST", "/rates",
+                                json=mapping.rate_request(request, self._config, self._now()))
+        with _reply():
+            return mapping.parse_rates(body, self.id)
+
+    async def purchase(self, request: LabelRequest, label_id: str) -> Label:
+        """One waybill for all parcels; each parcel is a piece with its own label document."""
+        payload = mapping.shipment_request(request, self._config, self._now())
+        body = await self._call("POST", "/shipments", json=payload)
+        with _reply():
+            return mapping.parse_label(body, request, label_id=label_id, account=self.id,
+                                       created_at=self._now())
+
+    async def void(self, label: Label) -> VoidResult:
+        """Always CapabilityMissing: the waybill has to be cancelled with DHL directly."""
+        raise mapping.void_unsupported(label.tracking_number)
+
+    async def track(self, tracking_number: str) -> Tracking:
+        body = await self._call(
+            "GET", f"/shipments/{quote(tracking_number, safe='')}/tracking",
+            params={"trackingView": "all-checkpoints", "levelOfDetail": "shipment",
+                    "requestGMTOffsetPerEvent": "true"})
+        with _reply():
+            return mapping.parse_tracking(body, tracking_number)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _call(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
+                    json: Any = None) -> Any:
+        request = self._client.build_request(method, path, params=params, json=json)
+        response = await send(self._client, CARRIER, request, _errors)
+        with _reply():
+            return _loads(response.content)
+
+
+def _loads(content: bytes) -> Any:
+    # money stays Decimal from the wire on
+    return json.loads(content, parse_float=Decimal)
+
+
+def build(account_id: str, options: Mapping[str, Any]) -> Carrier:
+    """A DHL Express Carrier for one ``[[shipping.accounts]]`` entry (see DhlExpressConfig)."""
+    return DhlExpressCarrier(account_id, DhlExpressConfig.model_validate(options))
