@@ -1,0 +1,126 @@
+"""The shared label store on Redis, for several replicas.
+
+Keys (each operation touches one key, so Redis Cluster is fine)::
+
+    {prefix}idem:{sha256(client id NUL key)}   the record as JSON, TTL = record expiry
+    {prefix}label:{label id}                    the label as JSON, TTL = label_ttl_seconds
+
+The claim is ``SET NX PX``; updates and releases are compare-and-swap on the record's
+claim token in one Lua script; voiding a label is a WATCH/MULTI read-modify-write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import WatchError
+
+from carriers.idempotency import IdempotencyRecord
+from carriers.models import Label
+
+# KEYS[1] record; ARGV[1] expected token; ARGV[2] new JSON, or "" to delete
+_COMPARE_AND_SWAP = """
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+local ok, record = pcall(cjson.decode, current)
+if not ok or record['token'] ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+end
+return 1
+"""
+
+
+class RedisIdempotencyStore:
+    def __init__(self, redis: Redis, *, prefix: str = "",
+                 label_ttl_seconds: float = 120 * 86400,
+                 clock: Callable[[], float] = time.time, owns_client: bool = False) -> None:
+        self.redis = redis
+        self._prefix = prefix
+        self._label_ttl = max(1, int(label_ttl_seconds))
+        self._clock = clock
+        self._owns_client = owns_client
+        self._cas = redis.register_script(_COMPARE_AND_SWAP)
+
+    @classmethod
+    def from_url(cls, url: str, *, max_connections: int = 50,
+                 **options: Any) -> RedisIdempotencyStore:
+        """A store with its own client, closed by ``aclose``.
+
+        The pool blocks (up to 5 s) instead of failing when a burst of duplicates
+        outnumbers its connections; a client passed in should be built the same way.
+        """
+        pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=5)
+        return cls(Redis.from_pool(pool),
+                   owns_client=True, **options)
+
+    async def claim(self, record: IdempotencyRecord) -> tuple[IdempotencyRecord, bool]:
+        key = self._record_key(record.client_id, record.key)
+        while True:
+            ttl_ms = max(1, int((record.expires_at - self._clock()) * 1000))
+            if await self.redis.set(key, record.model_dump_json(), nx=True, px=ttl_ms):
+                return record, True
+            stored = await self.get(record.client_id, record.key)
+            if stored is not None:
+                return stored, False
+            # expired between SET and GET: claim again
+
+    async def get(self, client_id: str, key: str) -> IdempotencyRecord | None:
+        raw = await self.redis.get(self._record_key(client_id, key))
+        if raw is None:
+            return None
+        record = IdempotencyRecord.model_validate_json(raw)
+        if (record.client_id, record.key) != (client_id, key):  # a digest collision
+            raise RuntimeError("idempotency key digest collision")
+        return record
+
+    async def replace(self, record: IdempotencyRecord, *, expected_token: str) -> bool:
+        key = self._record_key(record.client_id, record.key)
+        done = await self._cas(keys=[key], args=[expected_token, record.model_dump_json()])
+        return bool(done)
+
+    async def release(self, client_id: str, key: str, *, expected_token: str) -> bool:
+        done = await self._cas(keys=[self._record_key(client_id, key)], args=[expected_token, ""])
+        return bool(done)
+
+    async def save_label(self, label: Label) -> None:
+        await self.redis.set(self._label_key(label.id), label.model_dump_json(),
+                             ex=self._label_ttl)
+
+    async def get_label(self, label_id: str) -> Label | None:
+        raw = await self.redis.get(self._label_key(label_id))
+        return None if raw is None else Label.model_validate_json(raw)
+
+    async def mark_voided(self, label_id: str) -> Label | None:
+        key = self._label_key(label_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if raw is None:
+                        return None
+                    voided = Label.model_validate_json(raw).model_copy(update={"voided": True})
+                    pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                    pipe.set(key, voided.model_dump_json(), keepttl=True)
+                    await pipe.execute()
+                    return voided
+                except WatchError:
+                    continue
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self.redis.aclose()
+
+    def _record_key(self, client_id: str, key: str) -> str:
+        digest = hashlib.sha256(f"{client_id}\x00{key}".encode()).hexdigest()
+        return f"{self._prefix}idem:{digest}"
+
+    def _label_key(self, label_id: str) -> str:
+        return f"{self._prefix}label:{label_id}"
