@@ -16,6 +16,7 @@ from gateway.erp import build_connector
 from gateway.erp.base import ErpConnector
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.metrics import MetricsMiddleware, RequestMetrics
+from gateway.resources import redis_client, shipping_service
 from gateway.routes import operations
 from gateway.services import Services
 from gateway.settings import Settings
@@ -38,16 +39,22 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        redis = redis_client(settings.redis) if settings.redis else None
         connector = erp or build_connector(settings.erp)
-        svc = Services(settings=settings, erp=connector, catalog=CatalogService(connector))
+        shipping = shipping_service(settings, redis)
+        svc = Services(settings=settings, erp=connector, catalog=CatalogService(connector),
+                       shipping=shipping, redis=redis)
         app.state.services = svc
         svc.extra["metrics"] = metrics
         try:
             yield
         finally:
             svc.draining = True
+            await shipping.aclose()
             await connector.aclose()
             await auth.aclose()
+            if redis is not None:
+                await redis.aclose()
 
     return Starlette(
         routes=[*build_routes(operations(), require_scope), *auth.routes()],

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from carriers.config import ShippingConfig
 from gateway.erp.demo import DemoConfig
 from gateway.erp.http_demo import HttpDemoConfig
 from policies.auth import AuthConfig
@@ -50,8 +51,12 @@ class ServerSettings(_Section):
 
 class RedisSettings(_Section):
     url: str
+    # short: a slow Redis must cost a request milliseconds, never seconds
     socket_timeout: float = Field(0.25, gt=0)
     connect_timeout: float = Field(0.25, gt=0)
+    max_connections: int = Field(64, ge=4)
+    # how long a request waits for a free pooled connection
+    pool_timeout: float = Field(1.0, gt=0)
 
 
 ErpSettings = Annotated[DemoConfig | HttpDemoConfig, Field(discriminator="kind")]
@@ -65,6 +70,8 @@ class Settings(_Section):
     redis: RedisSettings | None = None
     # clients, signing keys, external issuers; the demo brings its own demo clients
     auth: AuthConfig | None = None
+    # carrier accounts, fallback tables, label idempotency; the demo brings sandbox accounts
+    shipping: ShippingConfig | None = None
 
     @model_validator(mode="after")
     def _auth_unless_demo(self) -> Settings:

@@ -12,6 +12,7 @@ Exception tree (each class is one problem type)::
     ├── PayloadTooLarge             413 payload-too-large
     ├── UnsupportedMediaType        415 unsupported-media-type
     ├── ValidationFailed            422 validation-failed (+ errors[] with JSON pointers)
+    ├── Unprocessable               422 unprocessable (well-formed, but cannot be done)
     ├── TooManyRequests             429 rate-limited (+ Retry-After)
     ├── BadGateway                  502 upstream-bad-response
     ├── ServiceUnavailable          503 upstream-unavailable (+ Retry-After)
@@ -126,6 +127,10 @@ class ValidationFailed(Problem):
         self.extensions["errors"] = [dict(e) for e in errors]
 
 
+class Unprocessable(Problem):
+    status, slug, title = 422, "unprocessable", "Unprocessable content"
+
+
 class TooManyRequests(Problem):
     status, slug, title = 429, "rate-limited", "Too many requests"
 
@@ -158,6 +163,6 @@ class GatewayTimeout(Problem):
 
 ALL_PROBLEMS: tuple[type[Problem], ...] = (
     Problem, BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict, Gone,
-    PayloadTooLarge, UnsupportedMediaType, ValidationFailed, TooManyRequests, BadGateway,
+    PayloadTooLarge, UnsupportedMediaType, ValidationFailed, Unprocessable, TooManyRequests, BadGateway,
     ServiceUnavailable, GatewayTimeout,
 )

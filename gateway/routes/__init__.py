@@ -6,13 +6,24 @@ from gateway.api.common import InventoryQuery, PriceQuery, PricesQuery, SkuPath
 from gateway.api.v1 import InventoryListV1, InventoryV1, PriceListV1, PriceV1
 from gateway.api.v2 import InventoryListV2, InventoryV2, PriceListV2, PriceV2
 from gateway.contract import Operation
-from gateway.routes import catalog, health
+from carriers.models import Label, LabelRequest, RateRequest, Tracking, VoidResult
+from carriers.service import RateShopResult
+from gateway.routes import admin, catalog, health, shipping
 
 HEALTH = [
     Operation("healthz", "GET", "/healthz", health.healthz, "Process is up", "operations"),
     Operation("readyz", "GET", "/readyz", health.readyz,
               "Dependencies reachable (ready, degraded or draining)", "operations",
               problems=(503,)),
+]
+
+ADMIN = [
+    Operation("getCarrierStatus", "GET", "/admin/carriers", admin.carriers,
+              "Circuit breaker state of every carrier account on this replica", "admin",
+              scope="admin", response=admin.CarrierStatus),
+    Operation("getMetrics", "GET", "/metrics", admin.metrics,
+              "Prometheus text exposition of request and component counters", "admin",
+              scope="admin"),
 ]
 
 V1 = [
@@ -54,5 +65,41 @@ V2 = [
 ]
 
 
+def _shipping(version: str) -> list[Operation]:
+    v = version.upper()
+    return [
+        Operation(f"rateShop{v}", "POST", f"/{version}/shipping/rates", shipping.rate_shop,
+                  "Rate-shop across the warehouse's carriers", "shipping", version=version,
+                  scope="shipping:rate", body=RateRequest, response=RateShopResult,
+                  problems=(400, 413, 415),
+                  description="Carriers are asked concurrently under one deadline. A carrier "
+                  "whose breaker is open, that timed out or failed with 5xx is replaced by "
+                  "fallback table rates (source=fallback, with the reason) next to the other "
+                  "carriers' live rates; its messages say why."),
+        Operation(f"buyLabel{v}", "POST", f"/{version}/shipping/labels", shipping.buy_label,
+                  "Buy a label, exactly once per Idempotency-Key", "shipping", version=version,
+                  scope="labels:write", body=LabelRequest, response=Label, status=201,
+                  problems=(400, 409, 413, 415, 503),
+                  required_headers={"Idempotency-Key": "Unique per label; resend the same key "
+                                    "on every retry. Reuse with another body is refused (422)."},
+                  description="Never falls back to table rates: an unavailable carrier answers "
+                  "503 with Retry-After, and the retry with the same key buys at most once."),
+        Operation(f"getLabel{v}", "GET", f"/{version}/shipping/labels/{{label_id}}",
+                  shipping.get_label, "Reprint a bought label", "shipping", version=version,
+                  scope="labels:write", path_params=shipping.LabelPath, response=Label,
+                  problems=(404,)),
+        Operation(f"voidLabel{v}", "DELETE", f"/{version}/shipping/labels/{{label_id}}",
+                  shipping.void_label, "Void a bought label", "shipping", version=version,
+                  scope="labels:write", path_params=shipping.LabelPath, response=VoidResult,
+                  problems=(404, 409, 503),
+                  description="409 when the carrier refuses (already manifested, too late); "
+                  "the problem carries the carrier's own words."),
+        Operation(f"track{v}", "GET", f"/{version}/shipping/tracking/{{carrier}}/"
+                  "{tracking_number}", shipping.track, "Tracking history, normalized status",
+                  "shipping", version=version, scope="tracking:read",
+                  path_params=shipping.TrackingPath, response=Tracking, problems=(404, 503)),
+    ]
+
+
 def operations() -> list[Operation]:
-    return [*HEALTH, *V1, *V2]
+    return [*HEALTH, *ADMIN, *V1, *_shipping("v1"), *V2, *_shipping("v2")]
