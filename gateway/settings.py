@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from carriers.config import ShippingConfig
 from gateway.erp.demo import DemoConfig
 from gateway.erp.http_demo import HttpDemoConfig
+from gateway.erp.tryton import TrytonConfig
 from policies.auth import AuthConfig
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -59,7 +60,7 @@ class RedisSettings(_Section):
     pool_timeout: float = Field(1.0, gt=0)
 
 
-ErpSettings = Annotated[DemoConfig | HttpDemoConfig, Field(discriminator="kind")]
+ErpSettings = Annotated[DemoConfig | HttpDemoConfig | TrytonConfig, Field(discriminator="kind")]
 
 
 class Settings(_Section):

@@ -5,12 +5,15 @@ from __future__ import annotations
 from gateway.erp.base import ErpConnector
 from gateway.erp.demo import DemoConfig, DemoConnector
 from gateway.erp.http_demo import HttpDemoConfig, HttpDemoConnector
+from gateway.erp.tryton import TrytonConfig, TrytonConnector
 
 
-def build_connector(config: DemoConfig | HttpDemoConfig) -> ErpConnector:
+def build_connector(config: DemoConfig | HttpDemoConfig | TrytonConfig) -> ErpConnector:
     match config:
         case DemoConfig():
             return DemoConnector(config)
         case HttpDemoConfig():
             return HttpDemoConnector(config)
+        case TrytonConfig():
+            return TrytonConnector(config)
     raise ValueError(f"no connector for ERP kind {config.kind!r}")

@@ -23,7 +23,7 @@ class DemoConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["demo"] = "demo"
     # simulated ERP latency per call, for drills
-    latency_ms: float = Field(0, ge=0, le=60_000)
+    latency_ms: float = Field(default=0, ge=0, le=60_000)
 
 
 class DemoConnector:
