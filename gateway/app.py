@@ -10,6 +10,7 @@ from functools import cache
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from caching import TieredCache
 from gateway.catalog import CatalogService
 from gateway.contract import build_routes
 from gateway.erp import build_connector
@@ -42,14 +43,16 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
         redis = redis_client(settings.redis) if settings.redis else None
         connector = erp or build_connector(settings.erp)
         shipping = shipping_service(settings, redis)
-        svc = Services(settings=settings, erp=connector, catalog=CatalogService(connector),
-                       shipping=shipping, redis=redis)
+        cache = TieredCache(settings.cache, redis)
+        await cache.start()
+        svc = Services(settings=settings, erp=connector, catalog=CatalogService(connector, cache),
+                       shipping=shipping, redis=redis, cache=cache, metrics=metrics)
         app.state.services = svc
-        svc.extra["metrics"] = metrics
         try:
             yield
         finally:
             svc.draining = True
+            await cache.stop()
             await shipping.aclose()
             await connector.aclose()
             await auth.aclose()

@@ -1,7 +1,9 @@
-"""Availability and prices as the routes see them: canonical payloads per key.
+"""Availability and prices as the routes see them: canonical payloads per key, cached.
 
 Each SKU's availability and each (customer, SKU, quantity) price is one
 canonical JSON payload that carries its own ``as_of``; versions render from it.
+Every read goes through the two-tier cache, which calls the fetch functions
+below with all the keys it is missing, in one batch.
 """
 
 from __future__ import annotations
@@ -9,27 +11,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from caching import Lookup, TieredCache
 from gateway.erp.base import ErpConnector, PriceItem
 from gateway.erp.wire import availability_to_wire, price_to_wire
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    """One key's payload (None: the ERP does not know it) and how it was served."""
-
-    payload: bytes | None
-    fetched_at: float
-    cache_status: str | None = None
-    age: int = 0
-
-    def doc(self) -> dict[str, Any]:
-        assert self.payload is not None
-        return json.loads(self.payload)  # type: ignore[no-any-return]
 
 
 def _stamp(doc: dict[str, Any], fetched_at: float) -> bytes:
@@ -43,12 +31,15 @@ def quantity_key(quantity: Decimal) -> str:
 
 
 def price_key(customer: str, sku: str, quantity: Decimal) -> str:
+    """Everything that changes a price: the customer (its price list and contracts follow
+    from it in the ERP), the SKU and the exact quantity (quantity breaks)."""
     return f"{customer}|{sku}|{quantity_key(quantity)}"
 
 
 class CatalogService:
-    def __init__(self, erp: ErpConnector) -> None:
+    def __init__(self, erp: ErpConnector, cache: TieredCache) -> None:
         self.erp = erp
+        self.cache = cache
 
     async def fetch_availability(self, skus: list[str]) -> dict[str, tuple[bytes | None, list[str]]]:
         """One ERP call for all ``skus``; payloads with tags for invalidation."""
@@ -74,18 +65,16 @@ class CatalogService:
                 quotes = await self.erp.prices(customer, [item for _, item in group])
                 for key, item in group:
                     quote = quotes.get(item.sku)
-                    out[key] = ((_stamp(price_to_wire(quote), now) if quote else None),
-                                [f"sku:{item.sku}", f"customer:{customer}"])
+                    tags = [f"sku:{item.sku}", f"customer:{customer}"]
+                    if quote and quote.price_list:
+                        tags.append(f"price_list:{quote.price_list}")
+                    out[key] = ((_stamp(price_to_wire(quote), now) if quote else None), tags)
         return out
 
-    async def availability(self, skus: Sequence[str]) -> dict[str, Found]:
-        unique = list(dict.fromkeys(skus))
-        fetched = await self.fetch_availability(unique)
-        now = time.time()
-        return {sku: Found(payload, now) for sku, (payload, _) in fetched.items()}
+    async def availability(self, skus: Sequence[str]) -> dict[str, Lookup]:
+        return await self.cache.get_many("inventory", list(dict.fromkeys(skus)),
+                                         self.fetch_availability)
 
-    async def prices(self, customer: str, items: Sequence[PriceItem]) -> dict[str, Found]:
+    async def prices(self, customer: str, items: Sequence[PriceItem]) -> dict[str, Lookup]:
         keys = list(dict.fromkeys(price_key(customer, i.sku, i.quantity) for i in items))
-        fetched = await self.fetch_prices(keys)
-        now = time.time()
-        return {key: Found(payload, now) for key, (payload, _) in fetched.items()}
+        return await self.cache.get_many("prices", keys, self.fetch_prices)

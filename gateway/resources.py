@@ -17,7 +17,8 @@ def redis_client(config: RedisSettings) -> aioredis.Redis:
         config.url, max_connections=config.max_connections, timeout=config.pool_timeout,
         socket_timeout=config.socket_timeout, socket_connect_timeout=config.connect_timeout,
         health_check_interval=30)
-    return aioredis.Redis(connection_pool=pool)
+    # from_pool: closing the client closes the pool too
+    return aioredis.Redis.from_pool(pool)
 
 
 def shipping_service(settings: Settings, redis: aioredis.Redis | None) -> ShippingService:

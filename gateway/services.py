@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 
+from caching import TieredCache
 from carriers.service import ShippingService
 from gateway.catalog import CatalogService
+from gateway.metrics import RequestMetrics
 from gateway.erp.base import ErpConnector
 from gateway.settings import Settings
 
@@ -20,20 +22,28 @@ class Services:
     erp: ErpConnector
     catalog: CatalogService
     shipping: ShippingService
+    cache: TieredCache
+    metrics: RequestMetrics
     redis: Any = None
     # set while the app shuts down: readiness answers 503 so balancers drain it
     draining: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
     def metric_sources(self) -> dict[str, Callable[[], Mapping[str, Any]]]:
         """Counters of every component, pulled when /metrics is scraped."""
         sources: dict[str, Callable[[], Mapping[str, Any]]] = {
             "shipping": self.shipping.counters.snapshot,
+            "cache": self.cache.stats,
             "erp_calls": lambda: dict(getattr(self.erp, "calls", {})),
         }
-        sources.update(self.extra.get("metric_sources", {}))
         return sources
+
+    def degraded(self) -> dict[str, str]:
+        """Components running on a fallback path right now (for /readyz)."""
+        out = {}
+        if self.cache.degraded:
+            out["cache"] = "L2 (Redis) unavailable: serving from this replica's L1"
+        return out
 
 
 def services(request: Request) -> Services:

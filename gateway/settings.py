@@ -15,8 +15,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
+from caching import CacheConfig
 from carriers.config import ShippingConfig
 from gateway.erp.demo import DemoConfig
 from gateway.erp.http_demo import HttpDemoConfig
@@ -60,6 +68,16 @@ class RedisSettings(_Section):
     pool_timeout: float = Field(1.0, gt=0)
 
 
+class WebhookSource(_Section):
+    """One system allowed to send change notices to ``POST /webhooks/erp/{source}``."""
+
+    # HMAC keys; several during a rotation
+    secrets: list[SecretStr] = Field(min_length=1)
+    # also accept Frappe/ERPNext's X-Frappe-Webhook-Signature (it carries no timestamp)
+    accept_frappe: bool = False
+    max_age_seconds: int = Field(300, ge=10, le=3600)
+
+
 ErpSettings = Annotated[DemoConfig | HttpDemoConfig | TrytonConfig, Field(discriminator="kind")]
 
 
@@ -73,6 +91,9 @@ class Settings(_Section):
     auth: AuthConfig | None = None
     # carrier accounts, fallback tables, label idempotency; the demo brings sandbox accounts
     shipping: ShippingConfig | None = None
+    cache: CacheConfig = CacheConfig()
+    # change-notice senders by name; the demo has "demo" with secret "demo-webhook-secret"
+    webhooks: dict[str, WebhookSource] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _auth_unless_demo(self) -> Settings:
@@ -82,7 +103,8 @@ class Settings(_Section):
 
     @classmethod
     def embedded_demo(cls) -> Settings:
-        return cls(demo=True)
+        demo_source = WebhookSource(secrets=[SecretStr("demo-webhook-secret")])
+        return cls(demo=True, webhooks={"demo": demo_source})
 
 
 def resolve_env(value: Any, env: Mapping[str, str], path: str = "") -> Any:

@@ -8,7 +8,8 @@ from gateway.api.v2 import InventoryListV2, InventoryV2, PriceListV2, PriceV2
 from gateway.contract import Operation
 from carriers.models import Label, LabelRequest, RateRequest, Tracking, VoidResult
 from carriers.service import RateShopResult
-from gateway.routes import admin, catalog, health, shipping
+from gateway.api.admin import ChangeNotice, PurgeResult
+from gateway.routes import admin, cache_admin, catalog, health, shipping
 
 HEALTH = [
     Operation("healthz", "GET", "/healthz", health.healthz, "Process is up", "operations"),
@@ -21,6 +22,18 @@ ADMIN = [
     Operation("getCarrierStatus", "GET", "/admin/carriers", admin.carriers,
               "Circuit breaker state of every carrier account on this replica", "admin",
               scope="admin", response=admin.CarrierStatus),
+    Operation("purgeCache", "POST", "/admin/cache/purge", cache_admin.purge,
+              "Evict cached availability and prices by SKU, customer, price list, or all",
+              "admin", scope="admin", body=ChangeNotice, response=PurgeResult,
+              problems=(400, 413, 415)),
+    Operation("erpChangeNotice", "POST", "/webhooks/erp/{source}", cache_admin.erp_webhook,
+              "ERP change notice (HMAC-signed): evicts what changed on every replica",
+              "webhooks", path_params=cache_admin.SourcePath, body=ChangeNotice,
+              response=PurgeResult, problems=(400, 401, 404, 413),
+              description="Signed with X-Gateway-Timestamp and X-Gateway-Signature: "
+              "v1=<hex HMAC-SHA256(secret, '<timestamp>.' + body)>, at most max_age_seconds "
+              "old; or, where the source allows it, Frappe's X-Frappe-Webhook-Signature over "
+              "a Frappe document body (item_code, customer, price_list)."),
     Operation("getMetrics", "GET", "/metrics", admin.metrics,
               "Prometheus text exposition of request and component counters", "admin",
               scope="admin"),

@@ -22,5 +22,5 @@ async def carriers(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     svc = services(request)
-    return PlainTextResponse(render(svc.extra["metrics"], svc.metric_sources()),
+    return PlainTextResponse(render(svc.metrics, svc.metric_sources()),
                              media_type="text/plain; version=0.0.4")

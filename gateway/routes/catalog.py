@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.api.common import InventoryQuery, PriceQuery, PricesQuery, SkuPath
-from gateway.catalog import Found, price_key
+from caching import Lookup, aggregate
+from gateway.catalog import price_key
 from gateway.erp.base import PriceItem
 from gateway.services import services
 from policies.problems import NotFound
@@ -78,14 +79,17 @@ def price_v2(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def json_response(body: Any, found: list[Found]) -> Response:
-    response = Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
-    statuses = [f.cache_status for f in found if f.cache_status]
-    if statuses:
-        response.headers["Cache-Status"] = statuses[0] if len(set(statuses)) == 1 else ", ".join(
-            dict.fromkeys(statuses))
-        response.headers["Age"] = str(max(f.age for f in found))
-    return response
+def _doc(lookup: Lookup) -> dict[str, Any]:
+    assert lookup.payload is not None
+    doc: dict[str, Any] = json.loads(lookup.payload)
+    return doc
+
+
+def json_response(body: Any, lookups: list[Lookup]) -> Response:
+    """JSON body with ``Cache-Status`` and ``Age`` for the keys it was built from."""
+    summary = aggregate(lookups)
+    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json",
+                    headers={"Cache-Status": summary.cache_status(), "Age": summary.age_header})
 
 
 def _max_body(request: Request) -> int:
@@ -97,7 +101,7 @@ async def get_inventory(request: Request, render: Render) -> Response:
     found = (await services(request).catalog.availability([path.sku]))[path.sku]
     if found.payload is None:
         raise NotFound(f"SKU {path.sku} is not known to the ERP")
-    return json_response(render(found.doc(), None), [found])
+    return json_response(render(_doc(found), None), [found])
 
 
 async def query_inventory(request: Request, render: Render) -> Response:
@@ -110,7 +114,7 @@ async def query_inventory(request: Request, render: Render) -> Response:
         if found.payload is None:
             missing.append(sku)
         else:
-            items.append(render(found.doc(), only))
+            items.append(render(_doc(found), only))
     return json_response({"items": items, "not_found": missing}, list(results.values()))
 
 
@@ -123,7 +127,7 @@ async def get_price(request: Request, render: Callable[[dict[str, Any]], dict[st
     found = results[price_key(query.customer, path.sku, query.quantity)]
     if found.payload is None:
         raise NotFound(f"SKU {path.sku} has no price for customer {query.customer}")
-    return json_response(render(found.doc()), [found])
+    return json_response(render(_doc(found)), [found])
 
 
 async def query_prices(request: Request, render: Callable[[dict[str, Any]], dict[str, Any]]
@@ -137,7 +141,7 @@ async def query_prices(request: Request, render: Callable[[dict[str, Any]], dict
         if found.payload is None:
             missing.append(item.sku)
         else:
-            items.append(render(found.doc()))
+            items.append(render(_doc(found)))
     return json_response({"customer": query.customer, "items": items,
                           "not_found": list(dict.fromkeys(missing))}, list(results.values()))
 

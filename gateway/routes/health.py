@@ -53,9 +53,8 @@ async def readyz(request: Request) -> Response:
     redis_check = await _check_redis(request)
     if redis_check is not None:
         checks["redis"] = redis_check
-    for name, probe in svc.extra.get("degraded_probes", {}).items():
-        if probe():
-            checks[name] = {"status": "degraded"}
+    for name, detail in svc.degraded().items():
+        checks[name] = {"status": "degraded", "detail": detail}
     if svc.draining:
         return JSONResponse({"status": "draining", "checks": checks}, status_code=503)
     degraded = any(c["status"] != "up" for c in checks.values())
