@@ -7,14 +7,18 @@ on exit (also on Ctrl-C).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -93,3 +97,68 @@ def machine() -> str:
         mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
     return (f"{os.cpu_count()} cores ({cpu}){mem}, {platform.system()} {platform.release()}, "
             f"Python {platform.python_version()}")
+
+
+WRK_SCRIPT = """
+local paths = {%(paths)s}
+local headers = {%(headers)s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("%(method)s", paths[(i %% #paths) + 1], headers, %(body)s)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d\\n", summary.requests,
+    e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+@dataclass
+class WrkResult:
+    requests: int
+    socket_errors: int
+    non_2xx: int
+    p50_ms: float
+    p99_ms: float
+    seconds: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+
+def wrk_command(base: str, paths: Sequence[str], headers: dict[str, str], seconds: float,
+                connections: int, script_dir: Path, method: str = "GET",
+                body: str | None = None) -> tuple[list[str], Path]:
+    """A wrk invocation that cycles through ``paths`` (needs Debian's ``wrk``)."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    lua = WRK_SCRIPT % {
+        "paths": ", ".join(f'"{p}"' for p in paths),
+        "headers": ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()),
+        "method": method,
+        "body": "nil" if body is None else json.dumps(body),
+    }
+    script = script_dir / f"wrk-{abs(hash((base, tuple(paths))))}.lua"
+    script.write_text(lua)
+    return (["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script),
+             base], script)
+
+
+def parse_wrk(output: str, seconds: float) -> WrkResult:
+    for line in output.splitlines():
+        if line.startswith("RESULT "):
+            n, sock, status, p50, p99 = (int(x) for x in line.split()[1:])
+            return WrkResult(n, sock, status, p50 / 1000, p99 / 1000, seconds)
+    raise RuntimeError(f"wrk printed no result:\n{output[-2000:]}")
+
+
+def run_wrk(base: str, paths: Sequence[str], headers: dict[str, str], seconds: float,
+            connections: int, method: str = "GET", body: str | None = None) -> WrkResult:
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd, _ = wrk_command(base, paths, headers, seconds, connections, Path(tmp), method, body)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    return parse_wrk(out.stdout, seconds)

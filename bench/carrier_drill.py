@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from _harness import free_port, gateway_cmd, machine, percentile, process
 
 CONFIG = """

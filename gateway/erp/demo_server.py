@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections import Counter
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -26,7 +27,20 @@ def create_demo_erp_app(latency_ms: float = 0.0, error_rate: float = 0.0, seed: 
                         data: DemoCatalog | None = None) -> Starlette:
     store = data or catalog()
     calls: Counter[str] = Counter()
+    # fetches per key ("availability SKU-0001", "prices CUST-001|SKU-0001|1") for herd checks
+    per_key: Counter[str] = Counter()
+    # shortest time between two fetches of one key: a cache in front must keep it >= its TTL
+    last_fetch: dict[str, float] = {}
+    min_gap: list[Any] = [float("inf"), None]
     rng = random.Random(seed)
+
+    def record(keys: list[str]) -> None:
+        now = time.monotonic()
+        for key in keys:
+            per_key[key] += 1
+            if key in last_fetch and now - last_fetch[key] < min_gap[0]:
+                min_gap[0], min_gap[1] = now - last_fetch[key], key
+            last_fetch[key] = now
 
     async def simulate(kind: str) -> JSONResponse | None:
         calls[kind] += 1
@@ -53,6 +67,7 @@ def create_demo_erp_app(latency_ms: float = 0.0, error_rate: float = 0.0, seed: 
         failed = await simulate("availability")
         if failed:
             return failed
+        record([f"availability {sku}" for sku in skus])
         found = store.availability(skus)
         return JSONResponse({"items": [availability_to_wire(a) for a in found.values()]})
 
@@ -69,6 +84,7 @@ def create_demo_erp_app(latency_ms: float = 0.0, error_rate: float = 0.0, seed: 
         failed = await simulate("prices")
         if failed:
             return failed
+        record([f"prices {customer}|{sku}|{qty.normalize():f}" for sku, qty in items])
         found = store.customers.get(customer)
         if found is None:
             return JSONResponse({"error": "unknown_customer", "customer": customer},
@@ -83,10 +99,18 @@ def create_demo_erp_app(latency_ms: float = 0.0, error_rate: float = 0.0, seed: 
         return JSONResponse({"calls": {"availability": calls["availability"],
                                        "prices": calls["prices"]},
                              "errors": calls["errors"],
-                             "request_ids_seen": calls["request_ids"]})
+                             "request_ids_seen": calls["request_ids"],
+                             "max_calls_per_key": max(per_key.values(), default=0),
+                             "keys": len(per_key),
+                             "min_seconds_between_fetches_of_a_key": (
+                                 None if min_gap[0] == float("inf") else round(min_gap[0], 3)),
+                             "key_fetched_soonest_again": min_gap[1]})
 
     async def reset(request: Request) -> JSONResponse:
         calls.clear()
+        per_key.clear()
+        last_fetch.clear()
+        min_gap[:] = [float("inf"), None]
         return JSONResponse({"status": "reset"})
 
     app = Starlette(routes=[
