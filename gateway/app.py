@@ -22,7 +22,9 @@ from gateway.routes import operations
 from gateway.services import Services
 from gateway.settings import Settings
 from policies.auth import AuthConfig, AuthMiddleware, build_auth, demo_auth_config, require_scope
+from policies.ratelimit import RateLimiter, RateLimitMiddleware
 from policies.request_id import RequestIdMiddleware
+from policies.versioning import VersioningMiddleware
 
 log = logging.getLogger("gateway")
 
@@ -37,16 +39,20 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
     """Build the ASGI app. ``erp`` replaces the configured connector (tests, drills)."""
     auth = build_auth(settings.auth or _demo_auth())
     metrics = RequestMetrics()
+    # clients connect lazily: building them here lets the middleware hold them
+    redis = redis_client(settings.redis) if settings.redis else None
+    limiter = (RateLimiter.from_url(settings.ratelimit, settings.redis.url) if settings.redis
+               else RateLimiter.local(settings.ratelimit))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        redis = redis_client(settings.redis) if settings.redis else None
         connector = erp or build_connector(settings.erp)
         shipping = shipping_service(settings, redis)
         cache = TieredCache(settings.cache, redis)
         await cache.start()
         svc = Services(settings=settings, erp=connector, catalog=CatalogService(connector, cache),
-                       shipping=shipping, redis=redis, cache=cache, metrics=metrics)
+                       shipping=shipping, redis=redis, cache=cache, metrics=metrics,
+                       limiter=limiter)
         app.state.services = svc
         try:
             yield
@@ -56,6 +62,7 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
             await shipping.aclose()
             await connector.aclose()
             await auth.aclose()
+            await limiter.aclose()
             if redis is not None:
                 await redis.aclose()
 
@@ -66,6 +73,9 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
             Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(AuthMiddleware, authenticator=auth.authenticator,
                        public_paths=auth.config.public_paths),
+            # after auth (they read the principal); version refusals cost no quota
+            Middleware(VersioningMiddleware, config=settings.versioning),
+            Middleware(RateLimitMiddleware, config=settings.ratelimit, limiter=limiter),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,

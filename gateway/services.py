@@ -12,6 +12,7 @@ from caching import TieredCache
 from carriers.service import ShippingService
 from gateway.catalog import CatalogService
 from gateway.metrics import RequestMetrics
+from policies.ratelimit import RateLimiter
 from gateway.erp.base import ErpConnector
 from gateway.settings import Settings
 
@@ -24,6 +25,7 @@ class Services:
     shipping: ShippingService
     cache: TieredCache
     metrics: RequestMetrics
+    limiter: RateLimiter
     redis: Any = None
     # set while the app shuts down: readiness answers 503 so balancers drain it
     draining: bool = False
@@ -43,6 +45,8 @@ class Services:
         out = {}
         if self.cache.degraded:
             out["cache"] = "L2 (Redis) unavailable: serving from this replica's L1"
+        if self.limiter.degraded:
+            out["ratelimit"] = "Redis unavailable: each replica enforces its share of the limits"
         return out
 
 

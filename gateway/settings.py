@@ -25,6 +25,8 @@ from pydantic import (
 )
 
 from caching import CacheConfig
+from policies.ratelimit import PlanConfig, RateLimitConfig, RouteGroup
+from policies.versioning import VersionConfig, VersioningConfig
 from carriers.config import ShippingConfig
 from gateway.erp.demo import DemoConfig
 from gateway.erp.http_demo import HttpDemoConfig
@@ -78,6 +80,28 @@ class WebhookSource(_Section):
     max_age_seconds: int = Field(300, ge=10, le=3600)
 
 
+def default_rate_limits() -> RateLimitConfig:
+    """Route groups every deployment shares and one generous ``default`` plan."""
+    return RateLimitConfig(
+        route_groups=[
+            RouteGroup(name="inventory", path_prefixes=["/*/inventory"]),
+            RouteGroup(name="prices", path_prefixes=["/*/prices"]),
+            RouteGroup(name="labels", path_prefixes=["/*/shipping/labels"], methods=["POST"]),
+            RouteGroup(name="shipping", path_prefixes=["/*/shipping"]),
+            RouteGroup(name="admin", path_prefixes=["/admin", "/metrics"]),
+            RouteGroup(name="default", path_prefixes=["/"]),
+        ],
+        plans={"default": PlanConfig(limits={
+            "inventory": "12000/minute", "prices": "12000/minute", "labels": "600/minute",
+            "shipping": "3000/minute", "admin": "600/minute", "default": "3000/minute"})},
+        default_plan="default",
+    )
+
+
+def default_versions() -> VersioningConfig:
+    return VersioningConfig(versions=[VersionConfig(name="v1"), VersionConfig(name="v2")])
+
+
 ErpSettings = Annotated[DemoConfig | HttpDemoConfig | TrytonConfig, Field(discriminator="kind")]
 
 
@@ -92,6 +116,10 @@ class Settings(_Section):
     # carrier accounts, fallback tables, label idempotency; the demo brings sandbox accounts
     shipping: ShippingConfig | None = None
     cache: CacheConfig = CacheConfig()
+    # plans and route groups; clients name their plan in [[auth.clients]]
+    ratelimit: RateLimitConfig = Field(default_factory=default_rate_limits)
+    # v1 and v2, both current unless configured deprecated with a sunset date
+    versioning: VersioningConfig = Field(default_factory=default_versions)
     # change-notice senders by name; the demo has "demo" with secret "demo-webhook-secret"
     webhooks: dict[str, WebhookSource] = Field(default_factory=dict)
 
