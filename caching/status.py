@@ -78,6 +78,8 @@ def aggregate(lookups: Iterable[Lookup]) -> Lookup:
     items = list(lookups)
     if not items:
         raise ValueError("aggregate() needs at least one lookup")
+    if len(items) == 1:  # the hot path: one key, nothing to combine
+        return items[0]
     worst = max(items, key=lambda item: (_RANK[item.status], item.age))
     return replace(worst, age=max(i.age for i in items), ttl=min(i.ttl for i in items))
 

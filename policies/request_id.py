@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from contextvars import ContextVar
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADER = "X-Request-ID"
@@ -31,13 +30,18 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = _incoming(scope) or uuid.uuid4().hex
+        # 128 random bits as hex, like uuid4().hex at a third of the cost
+        rid = _incoming(scope) or os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = rid
         token = request_id_var.set(rid)
+        header = (b"x-request-id", rid.encode("ascii"))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[HEADER] = rid
+                # the app's own X-Request-ID (an error handler's) is replaced, not doubled
+                headers = [h for h in message.get("headers", ()) if h[0] != b"x-request-id"]
+                headers.append(header)
+                message["headers"] = headers
             await send(message)
 
         try:

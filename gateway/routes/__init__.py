@@ -115,4 +115,5 @@ def _shipping(version: str) -> list[Operation]:
 
 
 def operations() -> list[Operation]:
-    return [*HEALTH, *ADMIN, *V1, *_shipping("v1"), *V2, *_shipping("v2")]
+    # Starlette matches routes in order: the storefront reads, the hot path, come first
+    return [*V1, *V2, *_shipping("v1"), *_shipping("v2"), *HEALTH, *ADMIN]

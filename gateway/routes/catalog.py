@@ -7,11 +7,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from cachetools import LRUCache
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.api.common import InventoryQuery, PriceQuery, PricesQuery, SkuPath
 from caching import Lookup, aggregate
+from gateway.api.common import SKU_RE, InventoryQuery, PriceQuery, PricesQuery, SkuPath
 from gateway.catalog import price_key
 from gateway.erp.base import PriceItem
 from gateway.services import services
@@ -19,6 +20,10 @@ from policies.problems import NotFound
 from policies.validation import parse_json_body, parse_params, parse_query
 
 Render = Callable[[dict[str, Any], frozenset[str] | None], dict[str, Any]]
+
+# rendered JSON per (renderer, canonical payload, warehouse filter): a cache hit then costs
+# no JSON work at all. Payloads carry their as_of, so a refreshed entry is a new key.
+_rendered: LRUCache[tuple[Render, bytes, frozenset[str] | None], bytes] = LRUCache(50_000)
 
 
 def _number(text: str) -> int | float:
@@ -37,7 +42,7 @@ def inventory_v1(doc: dict[str, Any], only: frozenset[str] | None = None) -> dic
     }
 
 
-def price_v1(doc: dict[str, Any]) -> dict[str, Any]:
+def price_v1(doc: dict[str, Any], only: frozenset[str] | None = None) -> dict[str, Any]:
     return {
         "sku": doc["sku"],
         "customer": doc["customer"],
@@ -66,7 +71,7 @@ def inventory_v2(doc: dict[str, Any], only: frozenset[str] | None = None) -> dic
     }
 
 
-def price_v2(doc: dict[str, Any]) -> dict[str, Any]:
+def price_v2(doc: dict[str, Any], only: frozenset[str] | None = None) -> dict[str, Any]:
     currency = {"code": doc["currency"]}
     return {
         "sku": doc["sku"],
@@ -79,29 +84,62 @@ def price_v2(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _doc(lookup: Lookup) -> dict[str, Any]:
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def rendered(render: Render, lookup: Lookup, only: frozenset[str] | None = None) -> bytes:
+    """The JSON of one key's payload in a version's shape."""
     assert lookup.payload is not None
-    doc: dict[str, Any] = json.loads(lookup.payload)
-    return doc
+    key = (render, lookup.payload, only)
+    body = _rendered.get(key)
+    if body is None:
+        body = _rendered[key] = _dumps(render(json.loads(lookup.payload), only))
+    return body
 
 
-def json_response(body: Any, lookups: list[Lookup]) -> Response:
-    """JSON body with ``Cache-Status`` and ``Age`` for the keys it was built from."""
-    summary = aggregate(lookups)
-    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json",
-                    headers={"Cache-Status": summary.cache_status(), "Age": summary.age_header})
+class CachedJson(Response):
+    """A JSON answer built from cached payloads, headers laid out once (the hot path)."""
+
+    media_type = "application/json"
+
+    def __init__(self, body: bytes, lookups: list[Lookup]) -> None:
+        summary = aggregate(lookups)
+        self.status_code = 200
+        self.background = None
+        self.body = body
+        self.raw_headers = [
+            (b"content-length", b"%d" % len(body)),
+            (b"content-type", b"application/json"),
+            (b"cache-status", summary.cache_status().encode()),
+            (b"age", summary.age_header.encode()),
+        ]
+
+
+json_response = CachedJson
+
+
+def _listing(head: bytes, items: list[bytes], missing: list[str]) -> bytes:
+    return head + b'"items":[' + b",".join(items) + b'],"not_found":' + _dumps(missing) + b"}"
 
 
 def _max_body(request: Request) -> int:
     return services(request).settings.server.max_body_bytes
 
 
+def _path_sku(request: Request) -> str:
+    sku: str = request.path_params["sku"]
+    if SKU_RE.match(sku):
+        return sku
+    return parse_params(request.path_params, SkuPath, "path").sku  # raises the 422
+
+
 async def get_inventory(request: Request, render: Render) -> Response:
-    path = parse_params(request.path_params, SkuPath, "path")
-    found = (await services(request).catalog.availability([path.sku]))[path.sku]
+    sku = _path_sku(request)
+    found = (await services(request).catalog.availability([sku]))[sku]
     if found.payload is None:
-        raise NotFound(f"SKU {path.sku} is not known to the ERP")
-    return json_response(render(_doc(found), None), [found])
+        raise NotFound(f"SKU {sku} is not known to the ERP")
+    return json_response(rendered(render, found), [found])
 
 
 async def query_inventory(request: Request, render: Render) -> Response:
@@ -114,24 +152,22 @@ async def query_inventory(request: Request, render: Render) -> Response:
         if found.payload is None:
             missing.append(sku)
         else:
-            items.append(render(_doc(found), only))
-    return json_response({"items": items, "not_found": missing}, list(results.values()))
+            items.append(rendered(render, found, only))
+    return json_response(_listing(b"{", items, missing), list(results.values()))
 
 
-async def get_price(request: Request, render: Callable[[dict[str, Any]], dict[str, Any]]
-                    ) -> Response:
-    path = parse_params(request.path_params, SkuPath, "path")
+async def get_price(request: Request, render: Render) -> Response:
+    sku = _path_sku(request)
     query = parse_query(request, PriceQuery)
     results = await services(request).catalog.prices(
-        query.customer, [PriceItem(path.sku, query.quantity)])
-    found = results[price_key(query.customer, path.sku, query.quantity)]
+        query.customer, [PriceItem(sku, query.quantity)])
+    found = results[price_key(query.customer, sku, query.quantity)]
     if found.payload is None:
-        raise NotFound(f"SKU {path.sku} has no price for customer {query.customer}")
-    return json_response(render(_doc(found)), [found])
+        raise NotFound(f"SKU {sku} has no price for customer {query.customer}")
+    return json_response(rendered(render, found), [found])
 
 
-async def query_prices(request: Request, render: Callable[[dict[str, Any]], dict[str, Any]]
-                       ) -> Response:
+async def query_prices(request: Request, render: Render) -> Response:
     query = await parse_json_body(request, PricesQuery, _max_body(request))
     results = await services(request).catalog.prices(
         query.customer, [PriceItem(i.sku, i.quantity) for i in query.items])
@@ -141,9 +177,10 @@ async def query_prices(request: Request, render: Callable[[dict[str, Any]], dict
         if found.payload is None:
             missing.append(item.sku)
         else:
-            items.append(render(_doc(found)))
-    return json_response({"customer": query.customer, "items": items,
-                          "not_found": list(dict.fromkeys(missing))}, list(results.values()))
+            items.append(rendered(render, found))
+    head = b'{"customer":' + _dumps(query.customer) + b","
+    return json_response(_listing(head, items, list(dict.fromkeys(missing))),
+                         list(results.values()))
 
 
 async def get_inventory_v1(request: Request) -> Response:

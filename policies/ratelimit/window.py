@@ -9,7 +9,7 @@ what "used" means: ``floor(previous * previous_ttl / expiry) + current``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from math import floor
 
 
@@ -87,14 +87,16 @@ class LocalWindows:
         elif slot.index == index - 1:
             slot.index, slot.previous, slot.current = index, slot.current, 0
         elapsed = now - index * expiry
-        window = Window(slot.previous, expiry - elapsed, slot.current, 2 * expiry - elapsed, expiry)
         self._ops += 1
         if self._ops % self._PRUNE_EVERY == 0:
             self._prune(now)
-        if window.used() + cost > limit:
-            return False, window
+        admit = Window(slot.previous, expiry - elapsed, slot.current + cost,
+                       2 * expiry - elapsed, expiry)
+        if admit.used() > limit:
+            return False, Window(slot.previous, expiry - elapsed, slot.current,
+                                 2 * expiry - elapsed, expiry)
         slot.current += cost
-        return True, replace(window, current=slot.current)
+        return True, admit
 
     def clear(self) -> None:
         self._slots.clear()
