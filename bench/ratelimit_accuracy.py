@@ -1,9 +1,9 @@
 """How many requests do N gateway processes admit together under one shared limit?
 
-Starts a throwaway redis-server, then N uvicorn processes, each serving a small Starlette
-app behind a fake principal injector and ``RateLimitMiddleware`` (one plan, default
-100/minute), blasts requests round-robin across them with bounded concurrency, and prints
-the admitted count plus one JSON result line. The target: admitted within
+Starts a throwaway redis-server, then N gateway processes (``erp-gateway serve`` on the
+demo, sharing that Redis, the demo storefront client on a plan of 100/minute for
+inventory), blasts authenticated requests round-robin across them with bounded
+concurrency, and prints the admitted count plus one JSON result line. The target: admitted within
 [limit, limit + 3]. Everything it starts is stopped before it exits.
 
     .venv/bin/python bench/ratelimit_accuracy.py                   # synced, then strict
@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -30,78 +31,41 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.redis_server import RedisServer, free_port, start_redis  # noqa: E402
 
-PATH = "/v1/inventory/sku-1"
-BODY = b'{"sku":"sku-1","available":42}'
+PATH = "/v1/inventory/SKU-0001"
 
 
-# the served side (one process per replica) ------------------------------------------------
+# the served side: real gateway processes ------------------------------------------------
 
-def build_app(redis_url: str, mode: str, replicas: int, limit: str) -> Any:
-    from dataclasses import dataclass
-
-    from starlette.applications import Starlette
-    from starlette.middleware import Middleware
-    from starlette.requests import Request
-    from starlette.responses import Response
-    from starlette.routing import Route
-    from starlette.types import ASGIApp, Receive, Scope, Send
-
-    from policies.ratelimit import PlanConfig, RateLimitConfig, RateLimitMiddleware, RouteGroup
-
-    @dataclass(frozen=True)
-    class Principal:
-        client_id: str
-        plan: str
-        versions: frozenset[str] = frozenset()
-
-    class FakeAuth:
-        def __init__(self, app: ASGIApp) -> None:
-            self.app = app
-            self.principal = Principal("bench-client", "bench")
-
-        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http":
-                scope.setdefault("state", {})["principal"] = self.principal
-            await self.app(scope, receive, send)
-
-    async def inventory(request: Request) -> Response:
-        return Response(BODY, media_type="application/json")
-
-    async def healthz(request: Request) -> Response:
-        return Response(b"ok")
-
-    config = RateLimitConfig(
-        mode=mode,  # type: ignore[arg-type]
-        replicas=replicas,
-        plans={"bench": PlanConfig(limits={"inventory": limit})},
-        route_groups=[RouteGroup(name="inventory", path_prefixes=["/*/inventory"])],
-    )
-    return Starlette(
-        routes=[Route("/v1/inventory/{sku}", inventory), Route("/healthz", healthz)],
-        middleware=[
-            Middleware(FakeAuth),
-            Middleware(RateLimitMiddleware, config=config, storage_uri=redis_url),
-        ],
-    )
-
-
-def serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
-    app = build_app(args.redis, args.mode, args.replicas, args.limit)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", lifespan="on")
+CONFIG = """
+demo = true
+[redis]
+url = "{redis}"
+[ratelimit]
+mode = "{mode}"
+replicas = {replicas}
+default_plan = "bench"
+[[ratelimit.route_groups]]
+name = "inventory"
+path_prefixes = ["/*/inventory"]
+[ratelimit.plans.bench.limits]
+inventory = "{limit}"
+"""
+HEADERS = {"X-API-Key": "demo-storefront-key"}
 
 
 # the driving side ---------------------------------------------------------------------------
 
 def start_replicas(redis: RedisServer, mode: str, replicas: int, limit: str
                    ) -> list[tuple[int, subprocess.Popen[bytes]]]:
+    """``replicas`` gateway processes (demo ERP and clients) sharing ``redis``."""
+    config = Path(tempfile.mkdtemp(prefix="rl-bench-")) / "gateway.toml"
+    config.write_text(CONFIG.format(redis=redis.url, mode=mode, replicas=replicas, limit=limit))
     started = []
     for _ in range(replicas):
         port = free_port()
         proc = subprocess.Popen(
-            [sys.executable, __file__, "serve", "--port", str(port), "--redis", redis.url,
-             "--mode", mode, "--replicas", str(replicas), "--limit", limit],
+            [sys.executable, "-m", "gateway", "serve", "--config", str(config),
+             "--port", str(port), "--log-level", "warning"],
             cwd=ROOT,
         )
         started.append((port, proc))
@@ -154,7 +118,7 @@ async def blast(ports: list[int], requests: int, concurrency: int, pattern: str,
             async with gate:
                 try:
                     response = await client.get(f"http://127.0.0.1:{target_port(i, ports, pattern)}"
-                                                f"{PATH}")
+                                                f"{PATH}", headers=HEADERS)
                     statuses[response.status_code] += 1
                 except httpx.HTTPError:
                     statuses[0] += 1
@@ -225,13 +189,6 @@ def run_once(redis: RedisServer, args: argparse.Namespace, mode: str) -> dict[st
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    sub = parser.add_subparsers(dest="command")
-    srv = sub.add_parser("serve", help="internal: run one replica")
-    srv.add_argument("--port", type=int, required=True)
-    srv.add_argument("--redis", required=True)
-    srv.add_argument("--mode", default="synced")
-    srv.add_argument("--replicas", type=int, default=3)
-    srv.add_argument("--limit", default="100/minute")
     parser.add_argument("--mode", choices=["synced", "strict", "both"], default="both")
     parser.add_argument("--pattern", choices=["round-robin", "skewed"], default="round-robin")
     parser.add_argument("--replicas", type=int, default=3)
@@ -241,9 +198,6 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="bound on each blast (s)")
     parser.add_argument("--results", type=Path, help="append the JSON result lines here")
     args = parser.parse_args()
-    if args.command == "serve":
-        serve(args)
-        return 0
 
     modes = ["synced", "strict"] if args.mode == "both" else [args.mode]
     redis = start_redis()
