@@ -7,6 +7,7 @@ import ipaddress
 import sys
 from collections.abc import Sequence
 
+from gateway.contracts.cli import add_parser as add_openapi_parser
 from gateway.settings import CONFIG_ENV, ConfigError, Settings, load_settings
 
 DEMO_BANNER = """\
@@ -112,6 +113,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--error-rate", type=float, default=0.0)
     demo.add_argument("--log-level", default="warning")
     demo.set_defaults(run=_demo_erp)
+
+    add_openapi_parser(sub)
     return root
 
 

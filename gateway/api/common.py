@@ -19,8 +19,9 @@ CustomerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$",
                                   examples=["CUST-001"])]
 WarehouseId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$",
                                    examples=["WH-EAST"])]
+# multiple_of puts the 4-decimal limit into the contract, not only into validation
 Quantity = Annotated[Decimal, Field(gt=0, le=1_000_000, max_digits=12, decimal_places=4,
-                                    examples=["1"])]
+                                    multiple_of=Decimal("0.0001"), examples=["1"])]
 
 MAX_QUERY_ITEMS = 100
 

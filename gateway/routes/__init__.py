@@ -9,7 +9,7 @@ from gateway.contract import Operation
 from carriers.models import Label, LabelRequest, RateRequest, Tracking, VoidResult
 from carriers.service import RateShopResult
 from gateway.api.admin import ChangeNotice, PurgeResult
-from gateway.routes import admin, cache_admin, catalog, health, shipping
+from gateway.routes import admin, cache_admin, catalog, contracts, health, shipping
 
 HEALTH = [
     Operation("healthz", "GET", "/healthz", health.healthz, "Process is up", "operations"),
@@ -116,4 +116,4 @@ def _shipping(version: str) -> list[Operation]:
 
 def operations() -> list[Operation]:
     # Starlette matches routes in order: the storefront reads, the hot path, come first
-    return [*V1, *V2, *_shipping("v1"), *_shipping("v2"), *HEALTH, *ADMIN]
+    return [*V1, *V2, *_shipping("v1"), *_shipping("v2"), *HEALTH, *ADMIN, *contracts.CONTRACTS]
