@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 
 import httpx
-
 from _harness import ROOT, free_port, gateway_cmd, machine, process, run_wrk
+
 from tests.support.redis_server import start_redis
 
 KEY = {"X-API-Key": "demo-storefront-key"}

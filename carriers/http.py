@@ -60,7 +60,8 @@ class OAuthToken:
     ``(access_token, expires_in_seconds)``. Concurrent callers share one refresh.
     """
 
-    def __init__(self, fetch: Callable[[], Awaitable[tuple[str, float]]], *, refresh_margin: float = 60.0,
+    def __init__(self, fetch: Callable[[], Awaitable[tuple[str, float]]], *,
+                 refresh_margin: float = 60.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._fetch = fetch
         self._margin = refresh_margin

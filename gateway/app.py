@@ -77,6 +77,6 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
             Middleware(VersioningMiddleware, config=settings.versioning),
             Middleware(RateLimitMiddleware, config=settings.ratelimit, limiter=limiter),
         ],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -41,7 +41,8 @@ class CatalogService:
         self.erp = erp
         self.cache = cache
 
-    async def fetch_availability(self, skus: list[str]) -> dict[str, tuple[bytes | None, list[str]]]:
+    async def fetch_availability(self, skus: list[str]
+                                 ) -> dict[str, tuple[bytes | None, list[str]]]:
         """One ERP call for all ``skus``; payloads with tags for invalidation."""
         now = time.time()
         found = await self.erp.availability(skus)

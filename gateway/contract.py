@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from policies.auth import Scope
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -28,7 +30,7 @@ class Operation:
     # API version the operation belongs to ("v1", "v2"), or None for unversioned routes
     version: str | None = None
     # auth scope required; None means public (health, contracts)
-    scope: str | None = None
+    scope: Scope | None = None
     path_params: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
@@ -44,7 +46,7 @@ class Operation:
 
 
 # checks the request's principal for a scope; raises a Problem (401/403) when it lacks it
-Authorize = Callable[[Request, str], object]
+Authorize = Callable[[Request, Scope], object]
 
 
 def _guarded(op: Operation, authorize: Authorize) -> Endpoint:

@@ -29,7 +29,8 @@ _RULES = [
 
 
 def demo_shipping(labels_path: Path = DEMO_LABELS) -> ShippingConfig:
-    rules, previous = [], {}
+    rules: list[FallbackRule] = []
+    previous: dict[str, Decimal] = {}
     for service, level, upper, price, days in _RULES:
         rules.append(FallbackRule(
             country="US", service=service, service_level=level,

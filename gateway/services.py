@@ -11,10 +11,10 @@ from starlette.requests import Request
 from caching import TieredCache
 from carriers.service import ShippingService
 from gateway.catalog import CatalogService
-from gateway.metrics import RequestMetrics
-from policies.ratelimit import RateLimiter
 from gateway.erp.base import ErpConnector
+from gateway.metrics import RequestMetrics
 from gateway.settings import Settings
+from policies.ratelimit import RateLimiter
 
 
 @dataclass

@@ -25,13 +25,13 @@ from pydantic import (
 )
 
 from caching import CacheConfig
-from policies.ratelimit import PlanConfig, RateLimitConfig, RouteGroup
-from policies.versioning import VersionConfig, VersioningConfig
 from carriers.config import ShippingConfig
 from gateway.erp.demo import DemoConfig
 from gateway.erp.http_demo import HttpDemoConfig
 from gateway.erp.tryton import TrytonConfig
 from policies.auth import AuthConfig
+from policies.ratelimit import PlanConfig, RateLimitConfig, RouteGroup
+from policies.versioning import VersionConfig, VersioningConfig
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -52,22 +52,20 @@ class _Section(BaseModel):
 
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
-    port: int = Field(8080, ge=1, le=65535)
-    workers: int = Field(1, ge=1, le=64)
+    port: int = Field(default=8080, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
     # largest request body accepted (413 beyond)
-    max_body_bytes: int = Field(256 * 1024, ge=1024)
-    # route-level budget for a whole request that waits on the ERP
-    request_timeout_seconds: float = Field(10.0, gt=0)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
 
 
 class RedisSettings(_Section):
     url: str
     # short: a slow Redis must cost a request milliseconds, never seconds
-    socket_timeout: float = Field(0.25, gt=0)
-    connect_timeout: float = Field(0.25, gt=0)
-    max_connections: int = Field(64, ge=4)
+    socket_timeout: float = Field(default=0.25, gt=0)
+    connect_timeout: float = Field(default=0.25, gt=0)
+    max_connections: int = Field(default=64, ge=4)
     # how long a request waits for a free pooled connection
-    pool_timeout: float = Field(1.0, gt=0)
+    pool_timeout: float = Field(default=1.0, gt=0)
 
 
 class WebhookSource(_Section):
@@ -77,7 +75,7 @@ class WebhookSource(_Section):
     secrets: list[SecretStr] = Field(min_length=1)
     # also accept Frappe/ERPNext's X-Frappe-Webhook-Signature (it carries no timestamp)
     accept_frappe: bool = False
-    max_age_seconds: int = Field(300, ge=10, le=3600)
+    max_age_seconds: int = Field(default=300, ge=10, le=3600)
 
 
 def default_rate_limits() -> RateLimitConfig:
@@ -145,7 +143,8 @@ def resolve_env(value: Any, env: Mapping[str, str], path: str = "") -> Any:
         def sub(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in env:
-                raise ConfigError("environment", [(path, f"environment variable {name} is not set")])
+                raise ConfigError("environment",
+                                  [(path, f"environment variable {name} is not set")])
             return env[name]
         return _ENV_REF.sub(sub, value)
     return value

@@ -163,6 +163,6 @@ class GatewayTimeout(Problem):
 
 ALL_PROBLEMS: tuple[type[Problem], ...] = (
     Problem, BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict, Gone,
-    PayloadTooLarge, UnsupportedMediaType, ValidationFailed, Unprocessable, TooManyRequests, BadGateway,
-    ServiceUnavailable, GatewayTimeout,
+    PayloadTooLarge, UnsupportedMediaType, ValidationFailed, Unprocessable, TooManyRequests,
+    BadGateway, ServiceUnavailable, GatewayTimeout,
 )

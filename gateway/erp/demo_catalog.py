@@ -68,12 +68,14 @@ class DemoCatalog:
                 on_hand = Decimal(rng.choice((0, 0, 5, 12, 40, 75, 150, 400, 1200)))
                 reserved = Decimal(rng.randint(0, int(on_hand) // 4)) if on_hand else Decimal(0)
                 receipt = rng.random() < 0.3
+                receipt_day = today + timedelta(days=rng.randint(2, 30)) if receipt else None
+                receipt_qty = Decimal(rng.choice((24, 48, 100, 500))) if receipt else None
                 levels.append(WarehouseStock(
                     warehouse=wh,
                     on_hand=on_hand,
                     available=on_hand - reserved,
-                    next_receipt_date=today + timedelta(days=rng.randint(2, 30)) if receipt else None,
-                    next_receipt_quantity=Decimal(rng.choice((24, 48, 100, 500))) if receipt else None,
+                    next_receipt_date=receipt_day,
+                    next_receipt_quantity=receipt_qty,
                 ))
             self.stock[sku] = Availability(sku=sku, warehouses=tuple(levels))
         names = tuple(PRICE_LISTS)

@@ -75,7 +75,8 @@ def create_demo_erp_app(latency_ms: float = 0.0, error_rate: float = 0.0, seed: 
         doc = await body_of(request)
         try:
             customer = str(doc["customer"]) if doc else None
-            items = [(str(i["sku"]), Decimal(str(i["quantity"]))) for i in doc["items"]] if doc else None
+            items = ([(str(i["sku"]), Decimal(str(i["quantity"]))) for i in doc["items"]]
+                     if doc else None)
         except (KeyError, TypeError, InvalidOperation):
             customer = items = None
         if customer is None or items is None:

@@ -17,7 +17,8 @@ def availability_to_wire(a: Availability) -> dict[str, Any]:
                 "warehouse": w.warehouse,
                 "on_hand": str(w.on_hand),
                 "available": str(w.available),
-                "next_receipt_date": w.next_receipt_date.isoformat() if w.next_receipt_date else None,
+                "next_receipt_date": (
+                    w.next_receipt_date.isoformat() if w.next_receipt_date else None),
                 "next_receipt_quantity": (
                     str(w.next_receipt_quantity) if w.next_receipt_quantity is not None else None),
             }

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from carriers.models import Label, LabelRequest, RateRequest, Tracking, VoidResult
+from carriers.service import RateShopResult
+from gateway.api.admin import ChangeNotice, PurgeResult
 from gateway.api.common import InventoryQuery, PriceQuery, PricesQuery, SkuPath
 from gateway.api.v1 import InventoryListV1, InventoryV1, PriceListV1, PriceV1
 from gateway.api.v2 import InventoryListV2, InventoryV2, PriceListV2, PriceV2
 from gateway.contract import Operation
-from carriers.models import Label, LabelRequest, RateRequest, Tracking, VoidResult
-from carriers.service import RateShopResult
-from gateway.api.admin import ChangeNotice, PurgeResult
 from gateway.routes import admin, cache_admin, catalog, contracts, health, shipping
 
 HEALTH = [

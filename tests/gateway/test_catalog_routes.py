@@ -15,7 +15,8 @@ async def test_inventory_returns_per_warehouse_quantities_of_the_erp():
     assert response.status_code == 200
     body = response.json()
     expected = catalog().stock["SKU-0001"]
-    assert [w["warehouse"] for w in body["warehouses"]] == [w.warehouse for w in expected.warehouses]
+    assert [w["warehouse"] for w in body["warehouses"]] == [
+        w.warehouse for w in expected.warehouses]
     assert [Decimal(str(w["available"])) for w in body["warehouses"]] == [
         w.available for w in expected.warehouses]
     assert Decimal(str(body["total_available"])) == expected.total_available

@@ -42,7 +42,8 @@ def with_versions(*versions: VersionConfig) -> Settings:
 async def test_a_deprecated_version_announces_its_sunset_and_successor():
     sunset = datetime.now(UTC) + timedelta(days=90)
     settings = with_versions(
-        VersionConfig(name="v1", status="deprecated", deprecated_at=datetime(2026, 1, 1, tzinfo=UTC),
+        VersionConfig(name="v1", status="deprecated",
+                      deprecated_at=datetime(2026, 1, 1, tzinfo=UTC),
                       sunset=sunset, successor="/v2"),
         VersionConfig(name="v2"))
     async with gateway(settings) as (_, client):
@@ -57,7 +58,8 @@ async def test_a_deprecated_version_announces_its_sunset_and_successor():
 
 async def test_a_version_past_its_sunset_answers_410():
     settings = with_versions(
-        VersionConfig(name="v1", status="deprecated", deprecated_at=datetime(2025, 1, 1, tzinfo=UTC),
+        VersionConfig(name="v1", status="deprecated",
+                      deprecated_at=datetime(2025, 1, 1, tzinfo=UTC),
                       sunset=datetime(2026, 1, 1, tzinfo=UTC), successor="/v2"),
         VersionConfig(name="v2"))
     async with gateway(settings) as (_, client):
