@@ -12,7 +12,8 @@ from gateway.settings import CONFIG_ENV, ConfigError, Settings, load_settings
 
 DEMO_BANNER = """\
 ================================================================================
-  erp-gateway DEMO MODE: embedded demo ERP, in-memory state, sandbox carrier.
+  erp-gateway DEMO MODE: embedded demo ERP, in-memory cache, sandbox carriers,
+  label records in {labels}.
   Demo API keys (README): demo-storefront-key, demo-warehouse-key, demo-admin-key.
   Not for production: pass --config FILE to run against a real ERP.
 ================================================================================"""
@@ -53,7 +54,10 @@ def _serve(args: argparse.Namespace) -> int:
         if workers > 1:
             print("the demo keeps its state in memory: serving with one worker", file=sys.stderr)
             workers = 1
-        print(DEMO_BANNER, file=sys.stderr, flush=True)
+        from gateway.demo import DEMO_LABELS
+
+        labels = settings.shipping.idempotency.sqlite_path if settings.shipping else DEMO_LABELS
+        print(DEMO_BANNER.format(labels=labels), file=sys.stderr, flush=True)
     uvicorn.run("gateway.asgi:app", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=False, server_header=False, log_level=args.log_level,
                 access_log=args.access_log)
