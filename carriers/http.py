@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import httpx
 
@@ -112,3 +114,21 @@ def bearer(token: str, extra: Mapping[str, str] | None = None) -> dict[str, str]
     headers = {"Authorization": f"Bearer {token}"}
     headers.update(extra or {})
     return headers
+
+
+@contextmanager
+def unreadable_reply(carrier: str, *errors: type[Exception]) -> Iterator[None]:
+    """A 2xx reply that ``errors`` say cannot be read is the carrier misbehaving, not the
+    caller's fault: it becomes ``CarrierUnavailable`` (code ``unexpected_reply``)."""
+    try:
+        yield
+    except errors as exc:
+        raise CarrierUnavailable(carrier, [CarrierMessage(
+            carrier=carrier, code="unexpected_reply",
+            message=f"{carrier} answered in an unexpected shape: {type(exc).__name__}: {exc}")]
+        ) from exc
+
+
+def utcnow() -> datetime:
+    """The default clock adapters date labels and events with."""
+    return datetime.now(UTC)

@@ -8,9 +8,8 @@ does not advertise ``Capability.VOID``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -19,8 +18,8 @@ import httpx
 
 from carriers.adapters.dhl import mapping
 from carriers.adapters.dhl.config import DhlExpressConfig
-from carriers.base import Capability, Carrier, CarrierUnavailable
-from carriers.http import send
+from carriers.base import Capability, Carrier
+from carriers.http import send, unreadable_reply, utcnow
 from carriers.models import (
     CarrierMessage,
     Label,
@@ -32,11 +31,9 @@ from carriers.models import (
 )
 
 CARRIER = mapping.CARRIER
+# what reading a body of an unexpected shape raises in the pure mapping functions
+_SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError)
 CAPABILITIES = frozenset({Capability.RATE, Capability.LABEL, Capability.TRACK})
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _errors(carrier: str, response: httpx.Response) -> list[CarrierMessage]:
@@ -47,21 +44,9 @@ def _errors(carrier: str, response: httpx.Response) -> list[CarrierMessage]:
     return mapping.error_messages(response.status_code, body)
 
 
-@contextmanager
-def _reply() -> Iterator[None]:
-    """A 2xx body we cannot read is the carrier's fault, not the caller's."""
-    try:
-        yield
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
-        raise CarrierUnavailable(CARRIER, [CarrierMessage(
-            carrier=CARRIER, code="unexpected_response",
-            message=f"DHL Express answered in an unexpected shape: {type(exc).__name__}: {exc}")]
-        ) from exc
-
-
 class DhlExpressCarrier:
     def __init__(self, account_id: str, config: DhlExpressConfig, *,
-                 now: Callable[[], datetime] = _utcnow) -> None:
+                 now: Callable[[], datetime] = utcnow) -> None:
         self.id = account_id
         self.carrier: str = CARRIER
         self.capabilities: frozenset[Capability] = CAPABILITIES
@@ -79,14 +64,14 @@ class DhlExpressCarrier:
     async def rate(self, request: RateRequest) -> list[Rate]:
         body = await self._call("POST", "/rates",
                                 json=mapping.rate_request(request, self._config, self._now()))
-        with _reply():
+        with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
             return mapping.parse_rates(body, self.id)
 
     async def purchase(self, request: LabelRequest, label_id: str) -> Label:
         """One waybill for all parcels; each parcel is a piece with its own label document."""
         payload = mapping.shipment_request(request, self._config, self._now())
         body = await self._call("POST", "/shipments", json=payload)
-        with _reply():
+        with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
             return mapping.parse_label(body, request, label_id=label_id, account=self.id,
                                        created_at=self._now())
 
@@ -99,7 +84,7 @@ class DhlExpressCarrier:
             "GET", f"/shipments/{quote(tracking_number, safe='')}/tracking",
             params={"trackingView": "all-checkpoints", "levelOfDetail": "shipment",
                     "requestGMTOffsetPerEvent": "true"})
-        with _reply():
+        with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
             return mapping.parse_tracking(body, tracking_number)
 
     async def aclose(self) -> None:
@@ -109,7 +94,7 @@ class DhlExpressCarrier:
                     json: Any = None) -> Any:
         request = self._client.build_request(method, path, params=params, json=json)
         response = await send(self._client, CARRIER, request, _errors)
-        with _reply():
+        with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
             return _loads(response.content)
 
 

@@ -7,9 +7,8 @@ carrier errors in ``carriers.http``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -17,7 +16,7 @@ import httpx
 from carriers.adapters.fedex import mapping
 from carriers.adapters.fedex.config import FedExConfig
 from carriers.base import Capability, Carrier, CarrierRejected, CarrierUnavailable
-from carriers.http import OAuthToken, bearer, send, send_authorized
+from carriers.http import OAuthToken, bearer, send, send_authorized, unreadable_reply, utcnow
 from carriers.models import (
     CarrierMessage,
     Label,
@@ -34,16 +33,12 @@ CAPABILITIES = frozenset({Capability.RATE, Capability.LABEL, Capability.VOID, Ca
 _AUTH_FAILURES = frozenset({401, 403})
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class FedExCarrier:
     carrier: str = CARRIER
 
     def __init__(self, account_id: str, config: FedExConfig, *,
                  clock: Callable[[], float] = time.monotonic,
-                 now: Callable[[], datetime] = _utcnow) -> None:
+                 now: Callable[[], datetime] = utcnow) -> None:
         self.id = account_id
         self.capabilities: frozenset[Capability] = CAPABILITIES
         self._config = config
@@ -60,7 +55,7 @@ class FedExCarrier:
     async def rate(self, request: RateRequest) -> list[Rate]:
         body = await self._call("POST", "/rate/v1/rates/quotes",
                                 mapping.rate_request(request, self._config))
-        with _reply():
+        with unreadable_reply(CARRIER, mapping.UnexpectedReply):
             return mapping.parse_rates(body, self.id)
 
     async def purchase(self, request: LabelRequest, label_id: str) -> Label:
@@ -68,7 +63,7 @@ class FedExCarrier:
         # FedEx echoes x-customer-transaction-id, which ties its logs to our label id
         body = await self._call("POST", "/ship/v1/shipments", payload,
                                 {"x-customer-transaction-id": label_id})
-        with _reply():
+        with unreadable_reply(CARRIER, mapping.UnexpectedReply):
             return mapping.parse_label(body, request, self._config, label_id=label_id,
                                        account=self.id, created_at=self._now())
 
@@ -80,13 +75,13 @@ class FedExCarrier:
             if exc.status_code in _AUTH_FAILURES:
                 raise
             return mapping.void_refusal(exc.messages, label)
-        with _reply():
+        with unreadable_reply(CARRIER, mapping.UnexpectedReply):
             return mapping.parse_cancel(body, label)
 
     async def track(self, tracking_number: str) -> Tracking:
         body = await self._call("POST", "/track/v1/trackingnumbers",
                                 mapping.track_request(tracking_number))
-        with _reply():
+        with unreadable_reply(CARRIER, mapping.UnexpectedReply):
             return mapping.parse_tracking(body, tracking_number)
 
     async def aclose(self) -> None:
@@ -96,7 +91,7 @@ class FedExCarrier:
         request = self._client.build_request("POST", "/oauth/token",
                                              data=mapping.token_form(self._config))
         response = await send(self._client, CARRIER, request, mapping.parse_errors)
-        with _reply():
+        with unreadable_reply(CARRIER, mapping.UnexpectedReply):
             return mapping.parse_token(_json(response))
 
     async def _call(self, method: str, path: str, payload: Any,
@@ -118,16 +113,6 @@ def _json(response: httpx.Response) -> Any:
             carrier=CARRIER, code="invalid_reply",
             message=f"FedEx answered {response.status_code} with a body that is not JSON")],
             status_code=response.status_code) from exc
-
-
-@contextmanager
-def _reply() -> Iterator[None]:
-    """A 2xx reply we cannot read is the carrier misbehaving, not the caller's fault."""
-    try:
-        yield
-    except mapping.UnexpectedReply as exc:
-        raise CarrierUnavailable(CARRIER, [CarrierMessage(
-            carrier=CARRIER, code="unexpected_reply", message=str(exc))]) from exc
 
 
 def build(account_id: str, options: Mapping[str, Any]) -> Carrier:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 from uuid import uuid4
@@ -20,7 +19,7 @@ import httpx
 from carriers.adapters.ups import mapping
 from carriers.adapters.ups.config import UPSConfig
 from carriers.base import Capability, Carrier, CarrierRejected, CarrierUnavailable
-from carriers.http import OAuthToken, bearer, send, send_authorized
+from carriers.http import OAuthToken, bearer, send, send_authorized, unreadable_reply, utcnow
 from carriers.models import (
     CarrierMessage,
     Label,
@@ -37,16 +36,12 @@ CAPABILITIES = frozenset({Capability.RATE, Capability.LABEL, Capability.VOID, Ca
 _AUTH_FAILURES = frozenset({401, 403})
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class UPSCarrier:
     carrier: str = CARRIER
 
     def __init__(self, account_id: str, config: UPSConfig, *,
                  clock: Callable[[], float] = time.monotonic,
-                 now: Callable[[], datetime] = _utcnow) -> None:
+                 now: Callable[[], datetime] = utcnow) -> None:
         self.id = account_id
         self.capabilities: frozenset[Capability] = CAPABILITIES
         self._config = config
@@ -65,14 +60,14 @@ class UPSCarrier:
             "POST", f"/api/rating/{self._config.rating_version}/Shop",
             params={"additionalinfo": "timeintransit"},
             json=mapping.rate_request(request, self._config))
-        with _reply():
+        with unreadable_reply(CARRIER, mapping.UnexpectedReply):
             return mapping.parse_rates(body, self.id)
 
     async def purchase(self, request: LabelRequest, label_id: str) -> Label:
         payload = mapping.ship_request(request, self._config, label_id)
         body = await self._call(
             "POST", f"/api/shipments/{self._config.shipping_version}/ship", json=payload)
-        with _reply():
+        with unreadable_reply(CARRIER, mapping.UnexpectedReply):
             return mapping.parse_label(body, request, label_id=label_id, account=self.id,
                                        created_at=self._now())
 
@@ -85,14 +80,14 @@ class UPSCarrier:
             if exc.status_code in _AUTH_FAILURES:
                 raise
             return mapping.void_refusal(exc.messages, label)
-        with _reply():
+        with unreadable_reply(CARRIER, mapping.UnexpectedReply):
             return mapping.parse_void(body, label)
 
     async def track(self, tracking_number: str) -> Tracking:
         body = await self._call(
             "GET", f"/api/track/v1/details/{quote(tracking_number, safe='')}",
             params={"locale": "en_US"})
-        with _reply():
+        with unreadable_reply(CARRIER, mapping.UnexpectedReply):
             return mapping.parse_tracking(body, tracking_number)
 
     async def aclose(self) -> None:
@@ -106,7 +101,7 @@ class UPSCarrier:
             headers={"Authorization": f"Basic {base64.b64encode(pair.encode()).decode()}",
                      "x-merchant-id": config.shipper_number})
         response = await send(self._client, CARRIER, request, mapping.parse_errors)
-        with _reply():
+        with unreadable_reply(CARRIER, mapping.UnexpectedReply):
             return mapping.parse_token(_json(response))
 
     async def _call(self, method: str, path: str, *, json: Any = None,
@@ -138,16 +133,6 @@ def _json(response: httpx.Response) -> Any:
             carrier=CARRIER, code="invalid_reply",
             message=f"UPS answered {response.status_code} with a body that is not JSON")],
             status_code=response.status_code) from exc
-
-
-@contextmanager
-def _reply() -> Iterator[None]:
-    """A 2xx reply we cannot read is the carrier misbehaving, not the caller's fault."""
-    try:
-        yield
-    except mapping.UnexpectedReply as exc:
-        raise CarrierUnavailable(CARRIER, [CarrierMessage(
-            carrier=CARRIER, code="unexpected_reply", message=str(exc))]) from exc
 
 
 def build(account_id: str, options: Mapping[str, Any]) -> Carrier:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -27,9 +26,8 @@ from carriers.base import (
     Carrier,
     CarrierError,
     CarrierRejected,
-    CarrierUnavailable,
 )
-from carriers.http import OAuthToken, bearer, send, send_authorized
+from carriers.http import OAuthToken, bearer, send, send_authorized, unreadable_reply, utcnow
 from carriers.models import (
     CarrierMessage,
     Label,
@@ -42,15 +40,13 @@ from carriers.models import (
 )
 
 CARRIER = mapping.CARRIER
+# what reading a body of an unexpected shape raises in the pure mapping functions
+_SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError)
 # 401 and 403 on a void mean our credentials are wrong, not that USPS refused the void
 _AUTH_FAILURES = frozenset({401, 403})
 _VERBS = {Capability.LABEL: "buy labels", Capability.VOID: "void labels",
           Capability.RATE: "rate", Capability.TRACK: "track"}
 T = TypeVar("T")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _errors(carrier: str, response: httpx.Response) -> list[CarrierMessage]:
@@ -64,18 +60,6 @@ def _errors(carrier: str, response: httpx.Response) -> list[CarrierMessage]:
 def _json(response: httpx.Response) -> Any:
     # money stays Decimal from the wire on
     return json.loads(response.content, parse_float=Decimal)
-
-
-@contextmanager
-def _reply() -> Iterator[None]:
-    """A 2xx body we cannot read is the carrier's fault, not the caller's."""
-    try:
-        yield
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
-        raise CarrierUnavailable(CARRIER, [CarrierMessage(
-            carrier=CARRIER, code="unexpected_response",
-            message=f"USPS answered in an unexpected shape: {type(exc).__name__}: {exc}")]
-        ) from exc
 
 
 async def _all(calls: Sequence[Awaitable[T]]) -> list[T]:
@@ -92,7 +76,7 @@ async def _all(calls: Sequence[Awaitable[T]]) -> list[T]:
 class UspsCarrier:
     def __init__(self, account_id: str, config: UspsConfig, *,
                  clock: Callable[[], float] = time.monotonic,
-                 now: Callable[[], datetime] = _utcnow) -> None:
+                 now: Callable[[], datetime] = utcnow) -> None:
         self.id = account_id
         self.carrier: str = CARRIER
         self.capabilities: frozenset[Capability] = frozenset(
@@ -119,7 +103,7 @@ class UspsCarrier:
                     for parcel in request.parcels]
         bodies = await _all([self._call("POST", "/shipments/v3/options/search", json=payload)
                              for payload in payloads])
-        with _reply():
+        with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
             return mapping.parse_rates(bodies, self.id, self._config.mail_classes)
 
     async def purchase(self, request: LabelRequest, label_id: str) -> Label:
@@ -137,7 +121,7 @@ class UspsCarrier:
             try:
                 response = await self._send("POST", "/labels/v3/label", json=body,
                                             headers=headers)
-                with _reply():
+                with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
                     parts.append(mapping.parse_label_part(
                         response.headers.get("content-type", ""), response.content))
             except CarrierRejected as exc:
@@ -149,7 +133,7 @@ class UspsCarrier:
                 # idempotency keys return them if the same label id is bought again
                 _note_earlier(parts, exc, "kept; buying the same label id again returns it")
                 raise
-        with _reply():
+        with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
             return mapping.build_label(parts, request, label_id=label_id, account=self.id,
                                        created_at=self._now())
 
@@ -165,7 +149,7 @@ class UspsCarrier:
     async def track(self, tracking_number: str) -> Tracking:
         body = await self._call("GET", f"/tracking/v3/tracking/{quote(tracking_number, safe='')}",
                                 params={"expand": "DETAIL"})
-        with _reply():
+        with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
             return tracking.parse_tracking(body, tracking_number)
 
     async def aclose(self) -> None:
@@ -190,20 +174,20 @@ class UspsCarrier:
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self._send(method, path, **kwargs)
-        with _reply():
+        with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
             return _json(response)
 
     async def _fetch_token(self) -> tuple[str, float]:
         request = self._client.build_request("POST", "/oauth2/v3/token",
                                              json=mapping.token_request(self._config))
         response = await send(self._client, CARRIER, request, _errors)
-        with _reply():
+        with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
             return mapping.parse_token(_json(response))
 
     async def _fetch_payment_token(self) -> tuple[str, float]:
         body = await self._call("POST", "/payments/v3/payment-authorization",
                                 json=mapping.payment_authorization_request(self._config))
-        with _reply():
+        with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
             return mapping.parse_payment_token(body), mapping.PAYMENT_TOKEN_SECONDS
 
     async def _cancel(self, tracking_number: str) -> tuple[bool, str | None]:
@@ -217,7 +201,7 @@ class UspsCarrier:
                 self._forget_payment(payment, exc)
                 raise
             return False, "; ".join(m.message for m in exc.messages) or str(exc)
-        with _reply():
+        with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
             return mapping.parse_cancel(_json(response))
 
     def _forget_payment(self, payment: str, failure: CarrierRejected) -> None:

@@ -240,4 +240,4 @@ async def test_unreadable_success_body_is_unavailable(dhl: DhlExpressCarrier) ->
         with pytest.raises(CarrierUnavailable) as caught:
             await dhl.track("5374534616")
 
-    assert caught.value.messages[0].code == "unexpected_response"
+    assert caught.value.messages[0].code == "unexpected_reply"

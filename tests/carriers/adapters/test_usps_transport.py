@@ -277,7 +277,7 @@ async def test_unreadable_success_body_is_unavailable(usps: UspsCarrier) -> None
         with pytest.raises(CarrierUnavailable) as caught:
             await usps.rate(RATE_REQUEST)
 
-    assert caught.value.messages[0].code == "unexpected_response"
+    assert caught.value.messages[0].code == "unexpected_reply"
 
 
 # --- labels -------------------------------------------------------------------------------
