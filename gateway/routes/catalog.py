@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -183,33 +183,9 @@ async def query_prices(request: Request, render: Render) -> Response:
                          list(results.values()))
 
 
-async def get_inventory_v1(request: Request) -> Response:
-    return await get_inventory(request, inventory_v1)
-
-
-async def query_inventory_v1(request: Request) -> Response:
-    return await query_inventory(request, inventory_v1)
-
-
-async def get_price_v1(request: Request) -> Response:
-    return await get_price(request, price_v1)
-
-
-async def query_prices_v1(request: Request) -> Response:
-    return await query_prices(request, price_v1)
-
-
-async def get_inventory_v2(request: Request) -> Response:
-    return await get_inventory(request, inventory_v2)
-
-
-async def query_inventory_v2(request: Request) -> Response:
-    return await query_inventory(request, inventory_v2)
-
-
-async def get_price_v2(request: Request) -> Response:
-    return await get_price(request, price_v2)
-
-
-async def query_prices_v2(request: Request) -> Response:
-    return await query_prices(request, price_v2)
+def rendering(handler: Callable[[Request, Render], Awaitable[Response]], render: Render
+              ) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint answering with ``handler`` in one version's shape."""
+    async def endpoint(request: Request) -> Response:
+        return await handler(request, render)
+    return endpoint
