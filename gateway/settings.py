@@ -122,9 +122,12 @@ class Settings(_Section):
     webhooks: dict[str, WebhookSource] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _auth_unless_demo(self) -> Settings:
+    def _consistent(self) -> Settings:
         if self.auth is None and not self.demo:
             raise ValueError("an [auth] section is required unless demo = true")
+        if (self.shipping and self.shipping.idempotency.backend == "redis"
+                and self.redis is None):
+            raise ValueError("shipping.idempotency.backend = 'redis' needs a [redis] section")
         return self
 
     @classmethod

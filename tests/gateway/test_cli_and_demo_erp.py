@@ -25,6 +25,13 @@ def test_check_config_prints_each_error_with_its_field_path(tmp_path, capsys):
     assert "[auth] section is required" in capsys.readouterr().err
 
 
+def test_redis_backed_label_records_need_a_redis_section(tmp_path, capsys):
+    config = tmp_path / "labels.toml"
+    config.write_text('demo = true\n[shipping.idempotency]\nbackend = "redis"\n')
+    assert main(["check-config", str(config)]) == 1
+    assert "needs a [redis] section" in capsys.readouterr().err
+
+
 def test_check_config_accepts_a_demo_file(tmp_path, capsys):
     good = tmp_path / "good.toml"
     good.write_text('demo = true\n[erp]\nkind = "http-demo"\nurl = "http://127.0.0.1:8100"\n')
