@@ -202,7 +202,7 @@ class SqliteIdempotencyStore:
             conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
                                    check_same_thread=False)
             try:
-                conn.execute("PRAGMA journal_mode = WAL")
+                _enable_wal(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.executescript(_SCHEMA)
             except BaseException:
@@ -210,6 +210,19 @@ class SqliteIdempotencyStore:
                 raise
             self._conn = conn
         return self._conn
+
+
+def _enable_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
+    """Switch the file to WAL (it stays so). The switch needs the file to itself and SQLite's
+    busy timeout does not cover it, so a process opening the file beside another retries."""
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01)  # a worker thread: blocking here blocks no event loop
 
 
 def _row(record: IdempotencyRecord) -> tuple[str, str, str, str, str, str, float, float, float]:
