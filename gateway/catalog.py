@@ -73,9 +73,9 @@ class CatalogService:
         return out
 
     async def availability(self, skus: Sequence[str]) -> dict[str, Lookup]:
-        return await self.cache.get_many("inventory", list(dict.fromkeys(skus)),
-                                         self.fetch_availability)
+        # get_many answers each distinct key once
+        return await self.cache.get_many("inventory", skus, self.fetch_availability)
 
     async def prices(self, customer: str, items: Sequence[PriceItem]) -> dict[str, Lookup]:
-        keys = list(dict.fromkeys(price_key(customer, i.sku, i.quantity) for i in items))
+        keys = [price_key(customer, i.sku, i.quantity) for i in items]
         return await self.cache.get_many("prices", keys, self.fetch_prices)
