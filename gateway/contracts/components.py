@@ -23,7 +23,7 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "shipping:rate": "Rate-shop shipments across carriers",
     "labels:write": "Buy, reprint and void shipping labels",
     "tracking:read": "Track parcels",
-    "admin": "Operate the gateway (metrics, cache purge, breaker status); implies every scope",
+    "admin": "Operate the gateway (metrics, cache purge, breaker status)",
 }
 
 PROBLEM_NOTES: dict[int, str] = {
