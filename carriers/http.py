@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -127,6 +128,17 @@ def unreadable_reply(carrier: str, *errors: type[Exception]) -> Iterator[None]:
             carrier=carrier, code="unexpected_reply",
             message=f"{carrier} answered in an unexpected shape: {type(exc).__name__}: {exc}")]
         ) from exc
+
+
+def json_reply(carrier: str, response: httpx.Response) -> Any:
+    """A 2xx body as JSON; one that is not JSON is the carrier misbehaving (unavailable)."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise CarrierUnavailable(carrier, [CarrierMessage(
+            carrier=carrier, code="invalid_reply",
+            message=f"{carrier} answered {response.status_code} with a body that is not JSON")],
+            status_code=response.status_code) from exc
 
 
 def utcnow() -> datetime:

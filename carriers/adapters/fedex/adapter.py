@@ -15,10 +15,17 @@ import httpx
 
 from carriers.adapters.fedex import mapping
 from carriers.adapters.fedex.config import FedExConfig
-from carriers.base import Capability, Carrier, CarrierRejected, CarrierUnavailable
-from carriers.http import OAuthToken, bearer, send, send_authorized, unreadable_reply, utcnow
+from carriers.base import Capability, Carrier, CarrierRejected
+from carriers.http import (
+    OAuthToken,
+    bearer,
+    json_reply,
+    send,
+    send_authorized,
+    unreadable_reply,
+    utcnow,
+)
 from carriers.models import (
-    CarrierMessage,
     Label,
     LabelRequest,
     Rate,
@@ -92,7 +99,7 @@ class FedExCarrier:
                                              data=mapping.token_form(self._config))
         response = await send(self._client, CARRIER, request, mapping.parse_errors)
         with unreadable_reply(CARRIER, mapping.UnexpectedReply):
-            return mapping.parse_token(_json(response))
+            return mapping.parse_token(json_reply(CARRIER, response))
 
     async def _call(self, method: str, path: str, payload: Any,
                     headers: Mapping[str, str] | None = None) -> Any:
@@ -102,17 +109,9 @@ class FedExCarrier:
 
         response = await send_authorized(self._client, CARRIER, self._token, build,
                                          mapping.parse_errors)
-        return _json(response)
+        return json_reply(CARRIER, response)
 
 
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise CarrierUnavailable(CARRIER, [CarrierMessage(
-            carrier=CARRIER, code="invalid_reply",
-            message=f"FedEx answered {response.status_code} with a body that is not JSON")],
-            status_code=response.status_code) from exc
 
 
 def build(account_id: str, options: Mapping[str, Any]) -> Carrier:

@@ -19,9 +19,16 @@ import httpx
 from carriers.adapters.ups import mapping
 from carriers.adapters.ups.config import UPSConfig
 from carriers.base import Capability, Carrier, CarrierRejected, CarrierUnavailable
-from carriers.http import OAuthToken, bearer, send, send_authorized, unreadable_reply, utcnow
+from carriers.http import (
+    OAuthToken,
+    bearer,
+    json_reply,
+    send,
+    send_authorized,
+    unreadable_reply,
+    utcnow,
+)
 from carriers.models import (
-    CarrierMessage,
     Label,
     LabelRequest,
     Rate,
@@ -102,7 +109,7 @@ class UPSCarrier:
                      "x-merchant-id": config.shipper_number})
         response = await send(self._client, CARRIER, request, mapping.parse_errors)
         with unreadable_reply(CARRIER, mapping.UnexpectedReply):
-            return mapping.parse_token(_json(response))
+            return mapping.parse_token(json_reply(CARRIER, response))
 
     async def _call(self, method: str, path: str, *, json: Any = None,
                     params: Mapping[str, str] | None = None) -> Any:
@@ -122,17 +129,9 @@ class UPSCarrier:
                 raise CarrierUnavailable(CARRIER, exc.messages,
                                          status_code=exc.status_code) from exc
             raise
-        return _json(response)
+        return json_reply(CARRIER, response)
 
 
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise CarrierUnavailable(CARRIER, [CarrierMessage(
-            carrier=CARRIER, code="invalid_reply",
-            message=f"UPS answered {response.status_code} with a body that is not JSON")],
-            status_code=response.status_code) from exc
 
 
 def build(account_id: str, options: Mapping[str, Any]) -> Carrier:
