@@ -29,9 +29,13 @@ _RANK: dict[Status, int] = {"hit": 0, "stale": 1, "miss": 2}
 _TOKEN = re.compile(r"^[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*$")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Lookup:
-    """One key's answer: the payload (``None``: unknown upstream) and how it was served."""
+    """One key's answer: the payload (``None``: unknown upstream) and how it was served.
+
+    Read-only by convention: not frozen, because a frozen dataclass's ``__init__`` costs
+    five times as much and a cached read builds one per request.
+    """
 
     payload: bytes | None
     status: Status
@@ -54,6 +58,8 @@ class Lookup:
 
     def cache_status(self, cache: str = CACHE_NAME) -> str:
         """The ``Cache-Status`` member this cache adds for this answer."""
+        if self.fwd is None and self.detail is None and cache == CACHE_NAME:  # a fresh hit
+            return f"{CACHE_NAME}; hit; ttl={math.floor(self.ttl)}"
         params = [_sf_item(cache)]
         if self.fwd is None:
             params.append("hit")

@@ -117,7 +117,15 @@ class TieredCache:
         }
 
     async def get(self, data_class: str, key: str, fetch: Fetch) -> Lookup:
-        return (await self.get_many(data_class, [key], fetch))[key]
+        """One key's lookup; a fresh L1 entry is answered without building a batch."""
+        entry = self._l1.get((data_class, key))
+        if entry is not None:
+            policy = self.config.policy(data_class)
+            age = entry.age(self._wall())
+            if policy.is_fresh(age):
+                self.counters.hits += 1
+                return _lookup(entry, "hit", age, policy)
+        return (await self.get_many(data_class, (key,), fetch))[key]
 
     async def get_many(
         self, data_class: str, keys: Sequence[str], fetch: Fetch

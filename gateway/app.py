@@ -16,15 +16,15 @@ from gateway.contract import build_routes
 from gateway.erp import build_connector
 from gateway.erp.base import ErpConnector
 from gateway.errors import EXCEPTION_HANDLERS
-from gateway.metrics import MetricsMiddleware, RequestMetrics
+from gateway.metrics import RequestMetrics
 from gateway.resources import redis_client, shipping_service
 from gateway.routes import operations
 from gateway.services import Services
 from gateway.settings import Settings
-from policies.auth import AuthConfig, AuthMiddleware, build_auth, demo_auth_config, require_scope
-from policies.ratelimit import RateLimiter, RateLimitMiddleware
-from policies.request_id import RequestIdMiddleware
-from policies.versioning import VersioningMiddleware
+from policies.auth import AuthConfig, AuthGate, build_auth, demo_auth_config, require_scope
+from policies.chain import PolicyChain
+from policies.ratelimit import RateLimiter, RateLimitGate
+from policies.versioning import VersionGate
 
 log = logging.getLogger("gateway")
 
@@ -68,15 +68,13 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
 
     return Starlette(
         routes=[*build_routes(operations(), require_scope), *auth.routes()],
-        middleware=[
-            Middleware(RequestIdMiddleware),
-            Middleware(MetricsMiddleware, metrics=metrics),
-            Middleware(AuthMiddleware, authenticator=auth.authenticator,
-                       public_paths=auth.config.public_paths),
-            # after auth (they read the principal); version refusals cost no quota
-            Middleware(VersioningMiddleware, config=settings.versioning),
-            Middleware(RateLimitMiddleware, config=settings.ratelimit, limiter=limiter),
-        ],
+        # every policy in one layer (see policies.chain); versioning and rate limits come
+        # after auth (they read the principal), and version refusals cost no quota
+        middleware=[Middleware(PolicyChain, gates=[
+            AuthGate(auth.authenticator, auth.config.public_paths),
+            VersionGate(settings.versioning),
+            RateLimitGate(settings.ratelimit, limiter),
+        ], request_ids=True, observe=metrics.observe_request)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -72,6 +72,9 @@ class CatalogService:
                     out[key] = ((_stamp(price_to_wire(quote), now) if quote else None), tags)
         return out
 
+    async def sku_availability(self, sku: str) -> Lookup:
+        return await self.cache.get("inventory", sku, self.fetch_availability)
+
     async def availability(self, skus: Sequence[str]) -> dict[str, Lookup]:
         # get_many answers each distinct key once
         return await self.cache.get_many("inventory", skus, self.fetch_availability)

@@ -13,6 +13,8 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Send
+from starlette.types import Scope as ASGIScope
 
 from policies.auth import Scope
 
@@ -49,20 +51,34 @@ class Operation:
 Authorize = Callable[[Request, Scope], object]
 
 
-def _guarded(op: Operation, authorize: Authorize) -> Endpoint:
-    if op.scope is None:
-        return op.endpoint
-    scope, endpoint = op.scope, op.endpoint
+class OperationApp:
+    """One operation as a plain ASGI app: scope check, endpoint, response.
 
-    async def guarded(request: Request) -> Response:
-        authorize(request, scope)
-        return await endpoint(request)
+    Starlette would wrap a function endpoint in ``request_response``, which installs a
+    second exception-handling layer per request. The app-level ``ExceptionMiddleware``
+    already maps every exception these endpoints raise, so the route calls this directly.
+    """
 
-    guarded.__name__ = op.operation_id
-    return guarded
+    __slots__ = ("authorize", "endpoint", "operation_id", "required")
+
+    def __init__(self, op: Operation, authorize: Authorize) -> None:
+        self.operation_id = op.operation_id
+        self.endpoint = op.endpoint
+        self.required = op.scope
+        self.authorize = authorize
+
+    async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        if self.required is not None:
+            self.authorize(request, self.required)
+        response = await self.endpoint(request)
+        await response(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return f"OperationApp({self.operation_id!r})"
 
 
 def build_routes(operations: Sequence[Operation], authorize: Authorize) -> list[Route]:
     """Starlette routes with each operation's scope enforced from the table itself."""
-    return [Route(op.path, _guarded(op, authorize), methods=[op.method], name=op.operation_id)
+    return [Route(op.path, OperationApp(op, authorize), methods=[op.method], name=op.operation_id)
             for op in operations]

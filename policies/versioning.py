@@ -10,6 +10,8 @@ For a path whose first segment looks like a version (``version_pattern``):
   ``rel="deprecation"`` link to the migration docs, added to whatever the app answers.
 
 Other paths pass through. The version name is left in ``scope["state"]["api_version"]``.
+``VersionGate`` is the policy as a gate (``policies.chain``); ``VersioningMiddleware`` runs
+it alone.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ from email.utils import format_datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
+from policies.chain import Headers, PolicyChain
 from policies.problems import Forbidden, Gone, NotFound
 
 __all__ = [
     "DEFAULT_VERSION_PATTERN",
     "VersionConfig",
+    "VersionGate",
     "VersionedPrincipal",
     "VersioningConfig",
     "VersioningMiddleware",
@@ -140,57 +144,41 @@ def _compile(version: VersionConfig) -> _Version:
     return _Version(version, tuple(headers), gone)
 
 
-class VersioningMiddleware:
-    """Pure ASGI; runs after auth so that a principal's version restriction can apply."""
+class VersionGate:
+    """The versioning policy as a gate (see ``policies.chain``); runs after auth so that a
+    principal's version restriction can apply."""
 
-    def __init__(self, app: ASGIApp, config: VersioningConfig, *,
+    def __init__(self, config: VersioningConfig, *,
                  clock: Callable[[], datetime] = _utcnow) -> None:
-        self.app = app
         self.config = config
         self._clock = clock
         self._pattern = re.compile(config.version_pattern)
         self._versions = {v.name: _compile(v) for v in config.versions}
         self._known = [v.name for v in config.versions]
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, state: dict[str, Any]) -> Headers:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            return ()
         name = self._version_segment(scope)
         if name is None:
-            await self.app(scope, receive, send)
-            return
+            return ()
         version = self._versions.get(name)
         if version is None:
-            await NotFound(
+            raise NotFound(
                 f"Unknown API version {name!r}; known versions: {', '.join(self._known)}.",
                 extensions={"known_versions": self._known},
-            )(scope, receive, send)
-            return
+            )
         sunset = version.config.sunset
         if sunset is not None and self._clock() >= sunset:
-            await self._gone(version, sunset)(scope, receive, send)
-            return
-        state: dict[str, Any] = scope.setdefault("state", {})
+            raise self._gone(version, sunset)
         allowed: Collection[str] = getattr(state.get("principal"), "versions", None) or ()
         if allowed and name not in allowed:
-            await Forbidden(
+            raise Forbidden(
                 f"This client may call API versions {', '.join(sorted(allowed))}, not {name}.",
                 extensions={"allowed_versions": sorted(allowed)},
-            )(scope, receive, send)
-            return
+            )
         state["api_version"] = name
-        if not version.headers:
-            await self.app(scope, receive, send)
-            return
-        extra = version.headers
-
-        async def send_with_lifecycle(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), *extra]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_lifecycle)
+        return version.headers
 
     def _version_segment(self, scope: Scope) -> str | None:
         path: str = scope["path"]
@@ -198,6 +186,8 @@ class VersioningMiddleware:
         if root and path.startswith(root):
             path = path[len(root):]
         first = path.split("/", 2)[1] if path.startswith("/") else ""
+        if first in self._versions:  # configured names match the pattern (validated)
+            return first
         return first if first and self._pattern.fullmatch(first) else None
 
     def _gone(self, version: _Version, sunset: datetime) -> Gone:
@@ -208,3 +198,13 @@ class VersioningMiddleware:
         if config.successor:
             extensions["successor"] = config.successor
         return Gone(detail, headers=version.gone_headers, extensions=extensions)
+
+
+class VersioningMiddleware(PolicyChain):
+    """``VersionGate`` alone, as pure ASGI middleware."""
+
+    def __init__(self, app: ASGIApp, config: VersioningConfig, *,
+                 clock: Callable[[], datetime] = _utcnow) -> None:
+        self.gate = VersionGate(config, clock=clock)
+        self.config = config
+        super().__init__(app, [self.gate])

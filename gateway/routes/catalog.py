@@ -103,8 +103,8 @@ class CachedJson(Response):
 
     media_type = "application/json"
 
-    def __init__(self, body: bytes, lookups: list[Lookup]) -> None:
-        summary = aggregate(lookups)
+    def __init__(self, body: bytes, summary: Lookup) -> None:
+        """``summary``: the one lookup the body was built from, or ``aggregate()`` of all."""
         self.status_code = 200
         self.background = None
         self.body = body
@@ -114,9 +114,6 @@ class CachedJson(Response):
             (b"cache-status", summary.cache_status().encode()),
             (b"age", summary.age_header.encode()),
         ]
-
-
-json_response = CachedJson
 
 
 def _listing(head: bytes, items: list[bytes], missing: list[str]) -> bytes:
@@ -136,10 +133,10 @@ def _path_sku(request: Request) -> str:
 
 async def get_inventory(request: Request, render: Render) -> Response:
     sku = _path_sku(request)
-    found = (await services(request).catalog.availability([sku]))[sku]
+    found = await services(request).catalog.sku_availability(sku)
     if found.payload is None:
         raise NotFound(f"SKU {sku} is not known to the ERP")
-    return json_response(rendered(render, found), [found])
+    return CachedJson(rendered(render, found), found)
 
 
 async def query_inventory(request: Request, render: Render) -> Response:
@@ -153,7 +150,7 @@ async def query_inventory(request: Request, render: Render) -> Response:
             missing.append(sku)
         else:
             items.append(rendered(render, found, only))
-    return json_response(_listing(b"{", items, missing), list(results.values()))
+    return CachedJson(_listing(b"{", items, missing), aggregate(results.values()))
 
 
 async def get_price(request: Request, render: Render) -> Response:
@@ -164,7 +161,7 @@ async def get_price(request: Request, render: Render) -> Response:
     found = results[price_key(query.customer, sku, query.quantity)]
     if found.payload is None:
         raise NotFound(f"SKU {sku} has no price for customer {query.customer}")
-    return json_response(rendered(render, found), [found])
+    return CachedJson(rendered(render, found), found)
 
 
 async def query_prices(request: Request, render: Render) -> Response:
@@ -179,8 +176,8 @@ async def query_prices(request: Request, render: Render) -> Response:
         else:
             items.append(rendered(render, found))
     head = b'{"customer":' + _dumps(query.customer) + b","
-    return json_response(_listing(head, items, list(dict.fromkeys(missing))),
-                         list(results.values()))
+    return CachedJson(_listing(head, items, list(dict.fromkeys(missing))),
+                      aggregate(results.values()))
 
 
 def rendering(handler: Callable[[Request, Render], Awaitable[Response]], render: Render

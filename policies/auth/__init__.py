@@ -15,7 +15,7 @@ from policies.auth.endpoints import auth_routes, jwks_endpoint, token_endpoint
 from policies.auth.hashing import hash_api_key, hash_secret, verify_secret
 from policies.auth.jwks import JwksCache
 from policies.auth.keys import KeyRing
-from policies.auth.middleware import AuthMiddleware, current_principal, require_scope
+from policies.auth.middleware import AuthGate, AuthMiddleware, current_principal, require_scope
 from policies.auth.oauth import TokenServer
 from policies.auth.types import SCOPES, AuthMethod, Principal, Scope
 
@@ -24,6 +24,7 @@ __all__ = [
     "AuthComponents",
     "AuthConfig",
     "AuthMethod",
+    "AuthGate",
     "AuthMiddleware",
     "Authenticator",
     "ClientConfig",

@@ -1,25 +1,28 @@
-"""Authentication as pure ASGI middleware, and ``require_scope`` for the routes behind it."""
+"""Authentication as a gate (``AuthGate``) and pure ASGI middleware; ``require_scope`` for the
+routes behind it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from starlette.requests import HTTPConnection
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 from policies.auth.authenticator import REALM, Authenticator
 from policies.auth.types import PRINCIPAL_STATE_KEY, Principal
 from policies.auth.types import Scope as ScopeName
+from policies.chain import Headers, PolicyChain
 from policies.problems import Forbidden, Unauthorized
 
-# RFC 6455 close code for "policy violation": how a websocket is refused before accept
-_WS_POLICY_VIOLATION = 1008
 
+class AuthGate:
+    """Leaves the caller's Principal in ``state["principal"]``, or refuses with a 401 problem.
 
-class AuthMiddleware:
-    def __init__(self, app: ASGIApp, authenticator: Authenticator,
-                 public_paths: Sequence[str]) -> None:
-        self.app = app
+    Public paths pass without credentials (and without a principal).
+    """
+
+    def __init__(self, authenticator: Authenticator, public_paths: Sequence[str]) -> None:
         self.authenticator = authenticator
         # "/docs" covers "/docs" and "/docs/…", not "/docsearch"
         stripped = [p.rstrip("/") for p in public_paths]
@@ -29,20 +32,23 @@ class AuthMiddleware:
     def is_public(self, path: str) -> bool:
         return path in self._public_exact or path.startswith(self._public_prefixes)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or self.is_public(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        try:
-            principal = await self.authenticator.authenticate(scope["headers"])
-        except Unauthorized as problem:
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": _WS_POLICY_VIOLATION})
-            else:
-                await problem(scope, receive, send)
-            return
-        scope.setdefault("state", {})[PRINCIPAL_STATE_KEY] = principal
-        await self.app(scope, receive, send)
+    async def __call__(self, scope: Scope, state: dict[str, Any]) -> Headers:
+        if not self.is_public(scope["path"]):
+            state[PRINCIPAL_STATE_KEY] = await self.authenticator.authenticate(scope["headers"])
+        return ()
+
+
+class AuthMiddleware(PolicyChain):
+    """``AuthGate`` alone; a refused websocket is closed (1008) before it is accepted."""
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator,
+                 public_paths: Sequence[str]) -> None:
+        self.gate = AuthGate(authenticator, public_paths)
+        self.authenticator = authenticator
+        super().__init__(app, [self.gate])
+
+    def is_public(self, path: str) -> bool:
+        return self.gate.is_public(path)
 
 
 def current_principal(request_or_scope: HTTPConnection | Scope) -> Principal | None:

@@ -9,7 +9,7 @@ The trade-off between the modes is described in ``policies.ratelimit.limiter``.
 
 from policies.ratelimit.config import PlanConfig, RateLimitConfig, RouteGroup, parse_limit
 from policies.ratelimit.limiter import Decision, RateLimiter, limit_key
-from policies.ratelimit.middleware import RateLimitedPrincipal, RateLimitMiddleware
+from policies.ratelimit.middleware import RateLimitedPrincipal, RateLimitGate, RateLimitMiddleware
 from policies.ratelimit.redis_store import RedisCounters, RedisUnavailable
 from policies.ratelimit.window import LocalWindows, Window
 
@@ -18,6 +18,7 @@ __all__ = [
     "LocalWindows",
     "PlanConfig",
     "RateLimitConfig",
+    "RateLimitGate",
     "RateLimitMiddleware",
     "RateLimitedPrincipal",
     "RateLimiter",

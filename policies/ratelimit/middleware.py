@@ -1,4 +1,5 @@
-"""Pure ASGI rate limiting per client, route group and method, after authentication.
+"""Rate limiting per client, route group and method, after authentication: a gate
+(``RateLimitGate``, see ``policies.chain``) and the pure ASGI middleware running it alone.
 
 Every limited response carries the IETF httpapi ratelimit-headers fields (structured fields)::
 
@@ -22,6 +23,7 @@ import redis.asyncio as aioredis
 from limits import RateLimitItem
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from policies.chain import Headers, PolicyChain
 from policies.problems import TooManyRequests
 from policies.ratelimit.config import RateLimitConfig, RouteGroup
 from policies.ratelimit.limiter import Clock, Decision, RateLimiter, limit_key
@@ -45,8 +47,17 @@ class RateLimitedPrincipal(Protocol):
 class _Policy:
     group: str
     item: RateLimitItem
-    policy_header: bytes
+    policy_header: bytes = field(init=False)
+    _quoted: bytes = field(init=False)
     keys: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.policy_header = policy_header(self.group, self.item)
+        self._quoted = f'"{self.group}"'.encode("ascii")  # group names are tokens
+
+    def current_header(self, decision: Decision) -> bytes:
+        """The ``RateLimit`` field: ``"<group>";r=<remaining>;t=<reset>``."""
+        return b"%s;r=%d;t=%d" % (self._quoted, decision.remaining, decision.reset)
 
     def key_for(self, client_id: str, method: str) -> str:
         key = self.keys.get((client_id, method))
@@ -86,62 +97,39 @@ def policy_header(group: str, item: RateLimitItem) -> bytes:
     return f'"{group}";q={item.amount};w={item.get_expiry()}'.encode("ascii")
 
 
-def ratelimit_header(group: str, decision: Decision) -> bytes:
-    return f'"{group}";r={decision.remaining};t={decision.reset}'.encode("ascii")
+class RateLimitGate:
+    """Limits requests per ``(principal.client_id, route group, method)`` under the plan's
+    limit, as a gate (see ``policies.chain``): admitted requests get the two header fields,
+    refused ones a ``TooManyRequests`` problem."""
 
-
-class RateLimitMiddleware:
-    """Limits requests per ``(principal.client_id, route group, method)`` under the plan's limit.
-
-    Give it a ``limiter`` shared with the app (so /readyz can read ``limiter.degraded``), or
-    a ``storage_uri`` / ``redis`` client to build one it owns and closes at lifespan shutdown.
-    """
-
-    def __init__(self, app: ASGIApp, config: RateLimitConfig, storage_uri: str | None = None,
-                 *, redis: aioredis.Redis | None = None, limiter: RateLimiter | None = None,
-                 clock: Clock = time.monotonic) -> None:
-        self.app = app
+    def __init__(self, config: RateLimitConfig, limiter: RateLimiter) -> None:
         self.config = config
-        self._owns_limiter = limiter is None
-        if limiter is not None:
-            self.limiter = limiter
-        elif redis is not None:
-            self.limiter = RateLimiter.from_client(config, redis, clock=clock)
-        elif storage_uri is not None:
-            self.limiter = RateLimiter.from_url(config, storage_uri, clock=clock)
-        else:
-            raise ValueError("RateLimitMiddleware needs a limiter, a redis client or a storage_uri")
+        self.limiter = limiter
         self._groups = _GroupMatcher(config.route_groups)
         self._plans: dict[str, dict[str, _Policy]] = {
-            name: {group: _Policy(group, item, policy_header(group, item))
+            name: {group: _Policy(group, item)
                    for group, item in plan.items().items()}
             for name, plan in config.plans.items()
         }
         self._default = self._plans.get(config.default_plan) if config.default_plan else None
         self._unknown_plans: set[object] = set()
 
-    @property
-    def degraded(self) -> bool:
-        return self.limiter.degraded
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, state: dict[str, Any]) -> Headers:
         if scope["type"] != "http":
-            if scope["type"] == "lifespan" and self._owns_limiter:
-                receive = self._close_on_shutdown(receive)
-            await self.app(scope, receive, send)
-            return
-        policy = self._policy_for(scope)
+            return ()
+        principal: RateLimitedPrincipal | None = state.get("principal")
+        if principal is None:
+            return ()
+        policy = self._policy_for(scope, principal)
         if policy is None:
-            await self.app(scope, receive, send)
-            return
-        principal: RateLimitedPrincipal = scope["state"]["principal"]
+            return ()
         key = policy.key_for(principal.client_id, scope["method"])
         decision = self.limiter.acquire_nowait(key, policy.item)
         if decision is None:
             decision = await self.limiter.acquire(key, policy.item)
-        current = ratelimit_header(policy.group, decision)
+        current = policy.current_header(decision)
         if not decision.allowed:
-            problem = TooManyRequests(
+            raise TooManyRequests(
                 f"Rate limit of {policy.item.amount} requests per {policy.item.get_expiry()} s "
                 f"for {policy.group!r} exceeded; retry in {decision.retry_after} s.",
                 retry_after=decision.retry_after,
@@ -149,22 +137,9 @@ class RateLimitMiddleware:
                          "RateLimit": current.decode()},
                 extensions={"policy": policy.group},
             )
-            await problem(scope, receive, send)
-            return
-        fields = ((b"ratelimit-policy", policy.policy_header), (b"ratelimit", current))
+        return ((b"ratelimit-policy", policy.policy_header), (b"ratelimit", current))
 
-        async def send_with_fields(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), *fields]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_fields)
-
-    def _policy_for(self, scope: Scope) -> _Policy | None:
-        state: dict[str, Any] | None = scope.get("state")
-        principal = state.get("principal") if state else None
-        if principal is None:
-            return None
+    def _policy_for(self, scope: Scope, principal: RateLimitedPrincipal) -> _Policy | None:
         path: str = scope["path"]
         root = scope.get("root_path", "")
         if root and path.startswith(root):
@@ -180,6 +155,38 @@ class RateLimitMiddleware:
                 logger.warning("plan %r has no rate limits and no default_plan is set", name)
             return None
         return plan.get(group)
+
+
+class RateLimitMiddleware(PolicyChain):
+    """``RateLimitGate`` alone, as pure ASGI middleware after authentication.
+
+    Give it a ``limiter`` shared with the app (so /readyz can read ``limiter.degraded``), or
+    a ``storage_uri`` / ``redis`` client to build one it owns and closes at lifespan shutdown.
+    """
+
+    def __init__(self, app: ASGIApp, config: RateLimitConfig, storage_uri: str | None = None,
+                 *, redis: aioredis.Redis | None = None, limiter: RateLimiter | None = None,
+                 clock: Clock = time.monotonic) -> None:
+        self.config = config
+        self._owns_limiter = limiter is None
+        if limiter is not None:
+            self.limiter = limiter
+        elif redis is not None:
+            self.limiter = RateLimiter.from_client(config, redis, clock=clock)
+        elif storage_uri is not None:
+            self.limiter = RateLimiter.from_url(config, storage_uri, clock=clock)
+        else:
+            raise ValueError("RateLimitMiddleware needs a limiter, a redis client or a storage_uri")
+        super().__init__(app, [RateLimitGate(config, self.limiter)])
+
+    @property
+    def degraded(self) -> bool:
+        return self.limiter.degraded
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" and self._owns_limiter:
+            receive = self._close_on_shutdown(receive)
+        await super().__call__(scope, receive, send)
 
     def _close_on_shutdown(self, receive: Receive) -> Receive:
         async def receive_and_close() -> Message:

@@ -136,7 +136,8 @@ def test_public_surface_is_pinned() -> None:
     import policies.ratelimit as ratelimit
 
     assert sorted(ratelimit.__all__) == [
-        "Decision", "LocalWindows", "PlanConfig", "RateLimitConfig", "RateLimitMiddleware",
+        "Decision", "LocalWindows", "PlanConfig", "RateLimitConfig", "RateLimitGate",
+        "RateLimitMiddleware",
         "RateLimitedPrincipal", "RateLimiter", "RedisCounters", "RedisUnavailable", "RouteGroup",
         "Window", "limit_key", "parse_limit",
     ]

@@ -222,6 +222,7 @@ def test_public_surface_is_pinned() -> None:
     import policies.versioning as versioning
 
     assert sorted(versioning.__all__) == [
-        "DEFAULT_VERSION_PATTERN", "VersionConfig", "VersionedPrincipal", "VersioningConfig",
+        "DEFAULT_VERSION_PATTERN", "VersionConfig", "VersionGate", "VersionedPrincipal",
+        "VersioningConfig",
         "VersioningMiddleware", "deprecation_value", "http_date",
     ]

@@ -7,7 +7,7 @@ from policies.auth.types import Principal
 
 def test_public_surface_is_pinned() -> None:
     assert sorted(policies.auth.__all__) == sorted([
-        "SCOPES", "AuthComponents", "AuthConfig", "AuthMethod", "AuthMiddleware",
+        "SCOPES", "AuthComponents", "AuthConfig", "AuthGate", "AuthMethod", "AuthMiddleware",
         "Authenticator", "ClientConfig", "ExternalIssuerConfig", "JwksCache", "KeyRing",
         "Principal", "Scope", "SigningKeyConfig", "TokenConfig", "TokenServer", "auth_routes",
         "build_auth", "current_principal", "demo_auth_config", "hash_api_key", "hash_secret",
