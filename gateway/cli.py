@@ -60,7 +60,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(DEMO_BANNER.format(labels=labels), file=sys.stderr, flush=True)
     uvicorn.run("gateway.asgi:app", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=False, server_header=False, log_level=args.log_level,
-                access_log=args.access_log)
+                access_log=args.access_log, http=args.http)
     return 0
 
 
@@ -104,6 +104,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info")
     # per-request log lines cost about a fifth of a cached read's throughput; metrics count them
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument("--http", choices=("auto", "h11", "httptools"), default="auto",
+                       help="HTTP/1.1 parser (auto: httptools when installed, else h11)")
     serve.set_defaults(run=_serve)
 
     check = sub.add_parser("check-config", help="validate a config file")

@@ -27,8 +27,8 @@ Websocket scopes run the gates too (no headers, no ids); a refusal closes the so
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Sequence
+from time import perf_counter
 from typing import Any, Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -64,7 +64,7 @@ class PolicyChain:
             else:
                 await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
+        started = perf_counter()
         state: dict[str, Any] | None = scope.get("state")
         if state is None:
             state = scope["state"] = {}
@@ -104,7 +104,7 @@ class PolicyChain:
             if token is not None:
                 request_id_var.reset(token)
             if self.observe is not None:
-                self.observe(scope, status, time.perf_counter() - started)
+                self.observe(scope, status, perf_counter() - started)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: dict[str, Any] = scope.setdefault("state", {})

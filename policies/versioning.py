@@ -182,10 +182,13 @@ class VersionGate:
 
     def _version_segment(self, scope: Scope) -> str | None:
         path: str = scope["path"]
-        root = scope.get("root_path", "")
+        root = scope.get("root_path")
         if root and path.startswith(root):
             path = path[len(root):]
-        first = path.split("/", 2)[1] if path.startswith("/") else ""
+        if path[:1] != "/":
+            return None
+        end = path.find("/", 1)
+        first = path[1:end] if end > 0 else path[1:]
         if first in self._versions:  # configured names match the pattern (validated)
             return first
         return first if first and self._pattern.fullmatch(first) else None

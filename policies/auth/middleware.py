@@ -33,7 +33,8 @@ class AuthGate:
         return path in self._public_exact or path.startswith(self._public_prefixes)
 
     async def __call__(self, scope: Scope, state: dict[str, Any]) -> Headers:
-        if not self.is_public(scope["path"]):
+        path: str = scope["path"]
+        if not (path in self._public_exact or path.startswith(self._public_prefixes)):
             state[PRINCIPAL_STATE_KEY] = await self.authenticator.authenticate(scope["headers"])
         return ()
 
