@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -72,8 +72,9 @@ class CatalogService:
                     out[key] = ((_stamp(price_to_wire(quote), now) if quote else None), tags)
         return out
 
-    async def sku_availability(self, sku: str) -> Lookup:
-        return await self.cache.get("inventory", sku, self.fetch_availability)
+    def sku_availability(self, sku: str) -> Awaitable[Lookup]:
+        # the cache's coroutine itself: one frame less on the hottest read
+        return self.cache.get("inventory", sku, self.fetch_availability)
 
     async def availability(self, skus: Sequence[str]) -> dict[str, Lookup]:
         # get_many answers each distinct key once
