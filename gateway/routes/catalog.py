@@ -6,7 +6,7 @@ import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from cachetools import LRUCache
 from starlette.requests import Request
@@ -181,8 +181,11 @@ async def query_prices(request: Request, render: Render) -> Response:
                       aggregate(results.values()))
 
 
-def rendering(handler: Callable[[Request, Render], Awaitable[Response]], render: Render
-              ) -> Callable[[Request], Awaitable[Response]]:
+class Handler(Protocol):
+    def __call__(self, request: Request, render: Render) -> Awaitable[Response]: ...
+
+
+def rendering(handler: Handler, render: Render) -> Callable[[Request], Awaitable[Response]]:
     """An endpoint answering with ``handler`` in one version's shape (a partial: no extra
     coroutine per request)."""
     return partial(handler, render=render)
