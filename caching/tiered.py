@@ -122,9 +122,9 @@ class TieredCache:
         if entry is not None:
             policy = self.config.policy(data_class)
             age = entry.age(self._wall())
-            if policy.is_fresh(age):
+            if age <= policy.fresh_ttl:  # policy.is_fresh(age), inlined on the hottest path
                 self.counters.hits += 1
-                return _lookup(entry, "hit", age, policy)
+                return Lookup(entry.payload, "hit", entry.fetched_at, age, policy.fresh_ttl - age)
         return (await self.get_many(data_class, (key,), fetch))[key]
 
     async def get_many(
