@@ -1,4 +1,6 @@
 import httpx
+import pytest
+import uvicorn
 
 from gateway.cli import main
 from gateway.erp.base import PriceItem, UnknownCustomer
@@ -61,3 +63,19 @@ async def test_http_demo_connector_reads_the_demo_erp_and_its_stats_count_calls(
     assert quotes["SKU-0001"].unit_price == catalog().customers["CUST-001"].contracts["SKU-0001"]
     assert unknown
     assert stats["calls"] == {"availability": 1, "prices": 2}
+
+
+def test_serve_hands_uvicorn_the_gateway_factory_and_its_options(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    assert main(["serve", "--port", "9", "--http", "h11"]) == 0
+    assert main(["serve", "--port", "9"]) == 0
+    (app, first), (_, second) = calls
+    assert app == "gateway.asgi:app" and first["factory"] is True
+    assert first["http"] == "h11" and second["http"] == "auto"
+    # what bench/policy_cost.py gives its baselines too
+    assert first["proxy_headers"] is False and first["server_header"] is False
+    assert first["access_log"] is False and first["host"] == "127.0.0.1"
+    with pytest.raises(SystemExit):
+        main(["serve", "--http", "uvloop"])
+    assert "invalid choice" in capsys.readouterr().err
