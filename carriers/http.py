@@ -21,6 +21,21 @@ from carriers.models import CarrierMessage
 # parses a non-2xx carrier body into messages; adapters supply one per vendor format
 ErrorParser = Callable[[str, httpx.Response], list[CarrierMessage]]
 
+# a carrier that does not accept a connection within this long is down, whatever the budget
+_CONNECT_SECONDS = 5.0
+
+
+def carrier_client(base_url: str, timeout_seconds: float, *, auth: httpx.Auth | None = None,
+                   headers: Mapping[str, str] | None = None) -> httpx.AsyncClient:
+    """One account's pooled client: JSON accepted, the account's time budget per call."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        auth=auth,
+        timeout=httpx.Timeout(timeout_seconds,
+                              connect=min(timeout_seconds, _CONNECT_SECONDS)),
+        headers={"Accept": "application/json", **(headers or {})},
+    )
+
 
 def generic_messages(carrier: str, response: httpx.Response) -> list[CarrierMessage]:
     return [CarrierMessage(carrier=carrier, code=f"http_{response.status_code}",

@@ -19,7 +19,7 @@ import httpx
 from carriers.adapters.dhl import mapping
 from carriers.adapters.dhl.config import DhlExpressConfig
 from carriers.base import Capability, Carrier
-from carriers.http import send, unreadable_reply, utcnow
+from carriers.http import carrier_client, send, unreadable_reply, utcnow
 from carriers.models import (
     CarrierMessage,
     Label,
@@ -52,14 +52,11 @@ class DhlExpressCarrier:
         self.capabilities: frozenset[Capability] = CAPABILITIES
         self._config = config
         self._now = now
-        seconds = config.timeout_seconds
-        self._client = httpx.AsyncClient(
-            base_url=config.url,
+        self._client = carrier_client(
+            config.url, config.timeout_seconds,
             auth=httpx.BasicAuth(config.api_key.get_secret_value(),
                                  config.api_secret.get_secret_value()),
-            timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
-            headers={"Accept": "application/json", "x-version": mapping.API_VERSION},
-        )
+            headers={"x-version": mapping.API_VERSION})
 
     async def rate(self, request: RateRequest) -> list[Rate]:
         body = await self._call("POST", "/rates",

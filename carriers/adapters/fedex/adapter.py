@@ -19,6 +19,7 @@ from carriers.base import Capability, Carrier, CarrierRejected
 from carriers.http import (
     OAuthToken,
     bearer,
+    carrier_client,
     json_reply,
     send,
     send_authorized,
@@ -50,12 +51,7 @@ class FedExCarrier:
         self.capabilities: frozenset[Capability] = CAPABILITIES
         self._config = config
         self._now = now
-        seconds = config.timeout_seconds
-        self._client = httpx.AsyncClient(
-            base_url=config.url,
-            timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
-            headers={"Accept": "application/json"},
-        )
+        self._client = carrier_client(config.url, config.timeout_seconds)
         # ``clock`` lets tests move time to the token's expiry without sleeping
         self._token = OAuthToken(self._fetch_token, clock=clock)
 
@@ -110,8 +106,6 @@ class FedExCarrier:
         response = await send_authorized(self._client, CARRIER, self._token, build,
                                          mapping.parse_errors)
         return json_reply(CARRIER, response)
-
-
 
 
 def build(account_id: str, options: Mapping[str, Any]) -> Carrier:

@@ -22,6 +22,7 @@ from carriers.base import Capability, Carrier, CarrierRejected, CarrierUnavailab
 from carriers.http import (
     OAuthToken,
     bearer,
+    carrier_client,
     json_reply,
     send,
     send_authorized,
@@ -53,12 +54,7 @@ class UPSCarrier:
         self.capabilities: frozenset[Capability] = CAPABILITIES
         self._config = config
         self._now = now
-        seconds = config.timeout_seconds
-        self._client = httpx.AsyncClient(
-            base_url=config.url,
-            timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
-            headers={"Accept": "application/json"},
-        )
+        self._client = carrier_client(config.url, config.timeout_seconds)
         # ``clock`` lets tests move time to the token's expiry without sleeping
         self._token = OAuthToken(self._fetch_token, clock=clock)
 
@@ -130,8 +126,6 @@ class UPSCarrier:
                                          status_code=exc.status_code) from exc
             raise
         return json_reply(CARRIER, response)
-
-
 
 
 def build(account_id: str, options: Mapping[str, Any]) -> Carrier:

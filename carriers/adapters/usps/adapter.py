@@ -27,7 +27,15 @@ from carriers.base import (
     CarrierError,
     CarrierRejected,
 )
-from carriers.http import OAuthToken, bearer, send, send_authorized, unreadable_reply, utcnow
+from carriers.http import (
+    OAuthToken,
+    bearer,
+    carrier_client,
+    send,
+    send_authorized,
+    unreadable_reply,
+    utcnow,
+)
 from carriers.models import (
     CarrierMessage,
     Label,
@@ -85,12 +93,7 @@ class UspsCarrier:
         self._config = config
         # mailing dates use the UTC date: never earlier than any US mainland local date
         self._now = now
-        seconds = config.timeout_seconds
-        self._client = httpx.AsyncClient(
-            base_url=config.url,
-            timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
-            headers={"Accept": "application/json"},
-        )
+        self._client = carrier_client(config.url, config.timeout_seconds)
         # ``clock`` lets tests move time to a token's expiry without sleeping
         self._token = OAuthToken(self._fetch_token, clock=clock)
         self._payment = OAuthToken(self._fetch_payment_token, refresh_margin=600.0, clock=clock)
