@@ -16,7 +16,14 @@ pytestmark = pytest.mark.redis
 
 
 def replica_settings(url: str) -> Settings:
-    return Settings.embedded_demo().model_copy(update={"redis": RedisSettings(url=url)})
+    # both replicas share this test's one event loop, so a busy loop delays every Redis
+    # reply; timeouts that leave room for that keep these tests about coalescing and
+    # eviction (Redis going away has its own tests below)
+    demo = Settings.embedded_demo()
+    return demo.model_copy(update={
+        "redis": RedisSettings(url=url, socket_timeout=2.0),
+        "cache": demo.cache.model_copy(update={"redis_socket_timeout": 2.0}),
+    })
 
 
 @contextlib.asynccontextmanager
