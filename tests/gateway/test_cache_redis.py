@@ -21,7 +21,7 @@ def replica_settings(url: str) -> Settings:
     # eviction (Redis going away has its own tests below)
     demo = Settings.embedded_demo()
     return demo.model_copy(update={
-        "redis": RedisSettings(url=url, socket_timeout=2.0),
+        "redis": RedisSettings(url=url, socket_timeout=2.0, connect_timeout=2.0),
         "cache": demo.cache.model_copy(update={"redis_socket_timeout": 2.0}),
     })
 
