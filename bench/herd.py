@@ -55,11 +55,9 @@ stale_while_revalidate = {swr}
 stale_if_error = {sie}
 [ratelimit]
 default_plan = "herd"
-[[ratelimit.route_groups]]
-name = "reads"
-path_prefixes = ["/"]
 [ratelimit.plans.herd.limits]
-reads = "100000000/minute"
+inventory = "100000000/minute"
+prices = "100000000/minute"
 {extra}
 """
 

@@ -39,9 +39,6 @@ url = "{redis}"
 [ratelimit]
 mode = "synced"
 default_plan = "bench"
-[[ratelimit.route_groups]]
-name = "inventory"
-path_prefixes = ["/*/inventory"]
 [ratelimit.plans.bench.limits]
 inventory = "100000000/minute"
 """

@@ -44,9 +44,6 @@ url = "{redis}"
 mode = "{mode}"
 replicas = {replicas}
 default_plan = "bench"
-[[ratelimit.route_groups]]
-name = "inventory"
-path_prefixes = ["/*/inventory"]
 [ratelimit.plans.bench.limits]
 inventory = "{limit}"
 """

@@ -7,7 +7,8 @@ Errors the routes map (everything else is a bug → 500)::
     └── CarrierTimeout       503  the carrier did not answer in its budget (a purchase
                               may have happened: the retry resolves it, see idempotency)
     CapabilityMissing        422  this account cannot do that (e.g. void on DHL)
-    UnknownCarrierAccount    422 in a body, 404 in a path
+    UnknownCarrierAccount    422  the request body names no account serving its warehouse
+    TrackingCarrierNotFound  404  the tracking path names no account or carrier code
     LabelNotFound            404
     IdempotencyMismatch      422  same key, different body
     IdempotencyInProgress    409  + Retry-After (exc.retry_after)
@@ -58,6 +59,10 @@ from carriers.registry import CarrierRegistry, GuardedCarrier, UnknownCarrierAcc
 GATEWAY = "gateway"
 # stragglers that ignore cancellation get this long past the deadline before being abandoned
 _DEADLINE_GRACE = 0.05
+
+
+class TrackingCarrierNotFound(LookupError):
+    """The tracking path names no configured account or carrier code."""
 
 
 class LabelNotFound(LookupError):
@@ -286,7 +291,7 @@ class ShippingService:
         for account in accounts:
             if account.carrier == name and Capability.TRACK in account.capabilities:
                 return account
-        raise UnknownCarrierAccount(f"no carrier account or code {name!r}")
+        raise TrackingCarrierNotFound(f"no carrier account or code {name!r} tracks here")
 
 
 def tag_rates(rates: Sequence[Rate]) -> tuple[list[Rate], list[CarrierMessage]]:

@@ -1,9 +1,15 @@
-"""The app factory: assembles policies, caching and carriers around the route table."""
+"""The one assembly: a ``Settings`` value becomes an ASGI app.
+
+``create_app`` builds the policy chain and the router from the operation table; the
+lifespan builds one set of services from the same settings (one Redis client, one ERP
+connector, one cache, one shipping service), binds them to the handlers and closes them
+at shutdown. The embedded demo is a ``Settings`` value like any other
+(``Settings.embedded_demo()``).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from functools import cache
 
@@ -12,21 +18,22 @@ from starlette.middleware import Middleware
 
 from caching import TieredCache
 from gateway.catalog import CatalogService
-from gateway.contract import build_routes
+from gateway.dispatch import Router
 from gateway.erp import build_connector
 from gateway.erp.base import ErpConnector
 from gateway.errors import EXCEPTION_HANDLERS
-from gateway.metrics import RequestMetrics
+from gateway.metrics import MetricsExport, RequestMetrics
+from gateway.operations import operations
 from gateway.resources import redis_client, shipping_service
-from gateway.routes import operations
+from gateway.routes.contracts import Contracts
+from gateway.routes.health import ReadinessProbe
 from gateway.services import Services
 from gateway.settings import Settings
-from policies.auth import AuthConfig, AuthGate, build_auth, demo_auth_config, require_scope
+from policies.auth import AuthConfig, AuthGate, build_auth, demo_auth_config
 from policies.chain import PolicyChain
+from policies.limits import HeaderBoundsGate
 from policies.ratelimit import RateLimiter, RateLimitGate
 from policies.versioning import VersionGate
-
-log = logging.getLogger("gateway")
 
 
 @cache
@@ -35,30 +42,46 @@ def _demo_auth() -> AuthConfig:
     return demo_auth_config()
 
 
+@cache
+def _contracts() -> Contracts:
+    # the documents depend on the table alone: render them once per process
+    return Contracts(operations())
+
+
 def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starlette:
     """Build the ASGI app. ``erp`` replaces the configured connector (tests, drills)."""
     auth = build_auth(settings.auth or _demo_auth())
-    metrics = RequestMetrics()
-    # clients connect lazily: building them here lets the middleware hold them
+    requests = RequestMetrics()
+    # clients connect lazily: building them here lets the gates hold them
     redis = redis_client(settings.redis) if settings.redis else None
     limiter = (RateLimiter.from_url(settings.ratelimit, settings.redis.url) if settings.redis
                else RateLimiter.local(settings.ratelimit))
+    router = Router(operations())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         connector = erp or build_connector(settings.erp)
         shipping = shipping_service(settings, redis)
-        cache = TieredCache(settings.cache, redis)
-        await cache.start()
-        svc = Services(settings=settings, erp=connector, catalog=CatalogService(connector, cache),
-                       shipping=shipping, redis=redis, cache=cache, metrics=metrics,
-                       limiter=limiter)
-        app.state.services = svc
+        tiered = TieredCache(settings.cache, redis)
+        await tiered.start()
+        readiness = ReadinessProbe(connector, redis, tiered, limiter)
+        services = Services(
+            settings=settings, erp=connector, catalog=CatalogService(connector, tiered),
+            shipping=shipping, cache=tiered, limiter=limiter, auth=auth, readiness=readiness,
+            metrics=MetricsExport(requests, lambda: {
+                "shipping": shipping.counters.snapshot, "cache": tiered.stats,
+                "erp_calls": lambda: dict(getattr(connector, "calls", {}))}),
+            contracts=_contracts(), limits=settings.limits, webhooks=settings.webhooks,
+            redis=redis)
+        router.bind(services, settings.limits)
+        # for tests and tooling that inspect a running app; handlers get theirs bound
+        app.state.services = services
         try:
             yield
         finally:
-            svc.draining = True
-            await cache.stop()
+            readiness.draining = True
+            router.unbind()
+            await tiered.stop()
             await shipping.aclose()
             await connector.aclose()
             await auth.aclose()
@@ -67,14 +90,17 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
                 await redis.aclose()
 
     return Starlette(
-        routes=[*build_routes(operations(), require_scope), *auth.routes()],
-        # every policy in one layer (see policies.chain); versioning and rate limits come
-        # after auth (they read the principal), and version refusals cost no quota
+        routes=[router],
+        # every policy in one layer (see policies.chain), after the chain resolved the
+        # operation: bounds first (they cost nothing to check), then auth and its scope
+        # check; versioning and rate limits read the principal, and version refusals cost
+        # no quota
         middleware=[Middleware(PolicyChain, gates=[
-            AuthGate(auth.authenticator, auth.config.public_paths),
+            HeaderBoundsGate(settings.limits),
+            AuthGate(auth.authenticator, ()),
             VersionGate(settings.versioning),
             RateLimitGate(settings.ratelimit, limiter),
-        ], request_ids=True, observe=metrics.observe_request)],
+        ], request_ids=True, observe=requests.observe_request, resolve=router.resolve)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import Scope
@@ -34,9 +35,18 @@ class RequestMetrics:
         self.latency_buckets[operation][bisect_left(BUCKETS, seconds)] += 1
 
     def observe_request(self, scope: Scope, status: int, seconds: float) -> None:
-        """``PolicyChain``'s observer: one request, labelled by its route's operation id."""
-        route = scope.get("route")
-        self.observe(route.name if route is not None else "unmatched", status, seconds)
+        """``PolicyChain``'s observer: one request, labelled by the operation it resolved to
+        (also when a gate refused it), or ``unmatched``."""
+        route = scope.get("state", {}).get("route")
+        self.observe(route.operation_id if route is not None else "unmatched", status, seconds)
+
+
+@dataclass(frozen=True)
+class MetricsExport:
+    """What ``/metrics`` renders: the request metrics and each component's counters."""
+
+    requests: RequestMetrics
+    sources: Callable[[], Mapping[str, Source]]
 
 
 def _escape(value: str) -> str:

@@ -1,19 +1,25 @@
-"""What a running gateway holds: built in the lifespan, read by the routes."""
+"""What a running gateway holds: built once by ``create_app``, handed to handlers by name.
+
+A handler names the services it uses as parameters (``catalog``, ``shipping`` …, see
+``gateway.dispatch``); they are bound when the app is assembled, never looked up per
+request.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from starlette.requests import Request
 
 from caching import TieredCache
 from carriers.service import ShippingService
 from gateway.catalog import CatalogService
 from gateway.erp.base import ErpConnector
-from gateway.metrics import RequestMetrics
-from gateway.settings import Settings
+from gateway.metrics import MetricsExport
+from gateway.routes.contracts import Contracts
+from gateway.routes.health import ReadinessProbe
+from gateway.settings import Settings, WebhookSource
+from policies.auth import AuthComponents
+from policies.limits import InputLimits
 from policies.ratelimit import RateLimiter
 
 
@@ -24,32 +30,14 @@ class Services:
     catalog: CatalogService
     shipping: ShippingService
     cache: TieredCache
-    metrics: RequestMetrics
     limiter: RateLimiter
+    auth: AuthComponents
+    readiness: ReadinessProbe
+    metrics: MetricsExport
+    contracts: Contracts
+    limits: InputLimits
+    webhooks: dict[str, WebhookSource]
     redis: Any = None
-    # set while the app shuts down: readiness answers 503 so balancers drain it
-    draining: bool = False
 
 
-    def metric_sources(self) -> dict[str, Callable[[], Mapping[str, Any]]]:
-        """Counters of every component, pulled when /metrics is scraped."""
-        sources: dict[str, Callable[[], Mapping[str, Any]]] = {
-            "shipping": self.shipping.counters.snapshot,
-            "cache": self.cache.stats,
-            "erp_calls": lambda: dict(getattr(self.erp, "calls", {})),
-        }
-        return sources
-
-    def degraded(self) -> dict[str, str]:
-        """Components running on a fallback path right now (for /readyz)."""
-        out = {}
-        if self.cache.degraded:
-            out["cache"] = "L2 (Redis) unavailable: serving from this replica's L1"
-        if self.limiter.degraded:
-            out["ratelimit"] = "Redis unavailable: each replica enforces its share of the limits"
-        return out
-
-
-def services(request: Request) -> Services:
-    found: Services = request.app.state.services
-    return found
+__all__ = ["Services"]

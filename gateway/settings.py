@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -30,7 +31,9 @@ from gateway.erp.demo import DemoConfig
 from gateway.erp.http_demo import HttpDemoConfig
 from gateway.erp.tryton import TrytonConfig
 from policies.auth import AuthConfig
-from policies.ratelimit import PlanConfig, RateLimitConfig, RouteGroup
+from policies.auth.config import DEFAULT_PUBLIC_PATHS
+from policies.limits import InputLimits
+from policies.ratelimit import PlanConfig, RateLimitConfig
 from policies.versioning import VersionConfig, VersioningConfig
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -54,8 +57,6 @@ class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
-    # largest request body accepted (413 beyond)
-    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
 
 
 class RedisSettings(_Section):
@@ -79,16 +80,8 @@ class WebhookSource(_Section):
 
 
 def default_rate_limits() -> RateLimitConfig:
-    """Route groups every deployment shares and one generous ``default`` plan."""
+    """One generous ``default`` plan over the operation table's route groups."""
     return RateLimitConfig(
-        route_groups=[
-            RouteGroup(name="inventory", path_prefixes=["/*/inventory"]),
-            RouteGroup(name="prices", path_prefixes=["/*/prices"]),
-            RouteGroup(name="labels", path_prefixes=["/*/shipping/labels"], methods=["POST"]),
-            RouteGroup(name="shipping", path_prefixes=["/*/shipping"]),
-            RouteGroup(name="admin", path_prefixes=["/admin", "/metrics"]),
-            RouteGroup(name="default", path_prefixes=["/"]),
-        ],
         plans={"default": PlanConfig(limits={
             "inventory": "12000/minute", "prices": "12000/minute", "labels": "600/minute",
             "shipping": "3000/minute", "admin": "600/minute", "default": "3000/minute"})},
@@ -120,6 +113,31 @@ class Settings(_Section):
     versioning: VersioningConfig = Field(default_factory=default_versions)
     # change-notice senders by name; the demo has "demo" with secret "demo-webhook-secret"
     webhooks: dict[str, WebhookSource] = Field(default_factory=dict)
+    # input bounds (header, path, query, body, JSON shape); see policies.limits
+    limits: InputLimits = InputLimits()
+
+    @field_validator("ratelimit")
+    @classmethod
+    def _groups_from_the_table(cls, config: RateLimitConfig) -> RateLimitConfig:
+        from gateway.operations import ROUTE_GROUPS  # the table imports the handlers
+
+        if config.route_groups:
+            raise ValueError("route groups come from the operation table ("
+                             f"{', '.join(ROUTE_GROUPS)}); remove [[ratelimit.route_groups]]")
+        for name, plan in config.plans.items():
+            unknown = sorted(set(plan.limits) - set(ROUTE_GROUPS))
+            if unknown:
+                raise ValueError(f"plan {name!r} limits unknown route group(s) "
+                                 f"{', '.join(unknown)}; known: {', '.join(ROUTE_GROUPS)}")
+        return config
+
+    @field_validator("auth")
+    @classmethod
+    def _public_from_the_table(cls, config: AuthConfig | None) -> AuthConfig | None:
+        if config is not None and set(config.public_paths) != set(DEFAULT_PUBLIC_PATHS):
+            raise ValueError("public_paths: which operations are public comes from the "
+                             "operation table; remove the setting")
+        return config
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -21,6 +21,11 @@ The chain can also own correlation ids (``request_ids=True``): accept a well-for
 and echo it on every response it sees. ``observe(scope, status, seconds)`` is called once
 per HTTP request after the response, for metrics.
 
+Given ``resolve``, the chain first finds which operation a request is for and leaves its
+``RoutePolicy`` (operation id, public or not, required scope, rate-limit group) in
+``state["route"]``, so every gate and the router read one answer: the operation table
+says what is public and how a route is limited, not lists of path prefixes.
+
 Websocket scopes run the gates too (no headers, no ids); a refusal closes the socket with
 1008 before it is accepted. Other scopes (lifespan) pass straight through.
 """
@@ -28,6 +33,7 @@ Websocket scopes run the gates too (no headers, no ids); a refusal closes the so
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Protocol
 
@@ -36,10 +42,29 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from policies.problems import Problem
 from policies.request_id import HEADER_KEY, assign_request_id, request_id_var
 
-__all__ = ["Gate", "Headers", "Observer", "PolicyChain"]
+__all__ = ["ROUTE_STATE_KEY", "Gate", "Headers", "Observer", "PolicyChain", "Resolver",
+           "RoutePolicy"]
 
 Headers = tuple[tuple[bytes, bytes], ...]
 Observer = Callable[[Scope, int, float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePolicy:
+    """What the policies need to know of the operation a request resolved to."""
+
+    operation_id: str
+    # no credentials needed (health, contracts, token endpoint, HMAC-signed webhooks)
+    public: bool
+    # auth scope the caller must hold; None on public operations
+    scope: str | None
+    # rate-limit route group the operation counts against
+    group: str
+
+
+# the operation a request is for, or None when no operation has its path
+Resolver = Callable[[Scope], RoutePolicy | None]
+ROUTE_STATE_KEY = "route"
 
 # RFC 6455 close code for "policy violation": how a websocket is refused before accept
 _WS_POLICY_VIOLATION = 1008
@@ -51,11 +76,12 @@ class Gate(Protocol):
 
 class PolicyChain:
     def __init__(self, app: ASGIApp, gates: Sequence[Gate] = (), *, request_ids: bool = False,
-                 observe: Observer | None = None) -> None:
+                 observe: Observer | None = None, resolve: Resolver | None = None) -> None:
         self.app = app
         self.gates = tuple(gates)
         self.request_ids = request_ids
         self.observe = observe
+        self.resolve = resolve
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,6 +94,8 @@ class PolicyChain:
         state: dict[str, Any] | None = scope.get("state")
         if state is None:
             state = scope["state"] = {}
+        if self.resolve is not None:
+            state[ROUTE_STATE_KEY] = self.resolve(scope)
         token = None
         added: list[tuple[bytes, bytes]] = []
         if self.request_ids:

@@ -7,13 +7,16 @@ Exception tree (each class is one problem type)::
     ├── Unauthorized                401 unauthorized (+ WWW-Authenticate)
     ├── Forbidden                   403 forbidden
     ├── NotFound                    404 not-found
-    ├── MethodNotAllowed            405 method-not-allowed
+    ├── MethodNotAllowed            405 method-not-allowed (+ Allow)
+    ├── Conflict                    409 conflict (state forbids it: refused void, key in use)
     ├── Gone                        410 gone (version past its sunset)
     ├── PayloadTooLarge             413 payload-too-large
+    ├── UriTooLong                  414 uri-too-long (path or query beyond its limit)
     ├── UnsupportedMediaType        415 unsupported-media-type
     ├── ValidationFailed            422 validation-failed (+ errors[] with JSON pointers)
     ├── Unprocessable               422 unprocessable (well-formed, but cannot be done)
     ├── TooManyRequests             429 rate-limited (+ Retry-After)
+    ├── HeadersTooLarge             431 headers-too-large (count or bytes beyond the limit)
     ├── BadGateway                  502 upstream-bad-response
     ├── ServiceUnavailable          503 upstream-unavailable (+ Retry-After)
     └── GatewayTimeout              504 upstream-timeout
@@ -115,6 +118,10 @@ class PayloadTooLarge(Problem):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 
 
+class UriTooLong(Problem):
+    status, slug, title = 414, "uri-too-long", "URI too long"
+
+
 class UnsupportedMediaType(Problem):
     status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
 
@@ -137,6 +144,10 @@ class TooManyRequests(Problem):
     def __init__(self, detail: str, *, retry_after: int, **kw: Any) -> None:
         super().__init__(detail, **kw)
         self.headers["Retry-After"] = str(max(1, retry_after))
+
+
+class HeadersTooLarge(Problem):
+    status, slug, title = 431, "headers-too-large", "Request header fields too large"
 
 
 class BadGateway(Problem):
@@ -163,6 +174,6 @@ class GatewayTimeout(Problem):
 
 ALL_PROBLEMS: tuple[type[Problem], ...] = (
     Problem, BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict, Gone,
-    PayloadTooLarge, UnsupportedMediaType, ValidationFailed, Unprocessable, TooManyRequests,
-    BadGateway, ServiceUnavailable, GatewayTimeout,
+    PayloadTooLarge, UriTooLong, UnsupportedMediaType, ValidationFailed, Unprocessable,
+    TooManyRequests, HeadersTooLarge, BadGateway, ServiceUnavailable, GatewayTimeout,
 )

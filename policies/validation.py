@@ -1,29 +1,38 @@
-"""Request validation with the same pydantic models that generate the contract.
+"""Request validation with the same pydantic models that generate the contract, within bounds.
 
-Body rules: too large → 413, not JSON → 415, malformed JSON → 400, schema
-errors → 422 listing each error with a JSON pointer (``#/items/0/sku``) or the
-parameter name for path and query values.
+Body rules: too large → 413, not JSON → 415, malformed JSON, a duplicate object key, or
+nesting, element count or a string beyond ``InputLimits`` → 400, schema errors → 422
+listing the first ``max_errors_reported`` errors with a JSON pointer (``#/items/0/sku``)
+or the parameter name, and how many more there were. Query strings are split once, in
+linear time, under a parameter count and size; a repeated parameter becomes a list.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import AsyncIterable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ValidationError
-from starlette.requests import ClientDisconnect, Request
 
+from policies.limits import InputLimits
 from policies.problems import (
     BadRequest,
     PayloadTooLarge,
     UnsupportedMediaType,
+    UriTooLong,
     ValidationFailed,
 )
 
+__all__ = ["DEFAULT_LIMITS", "body_errors", "check_media_type", "decode_json", "param_errors",
+           "parse_body", "parse_params", "parse_query_string", "read_body", "validation_failed"]
+
 M = TypeVar("M", bound=BaseModel)
 
-DEFAULT_MAX_BODY = 256 * 1024
+DEFAULT_LIMITS = InputLimits()
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _pointer(loc: tuple[int | str, ...]) -> str:
@@ -31,79 +40,178 @@ def _pointer(loc: tuple[int | str, ...]) -> str:
     return "#/" + "/".join(parts) if parts else "#"
 
 
-def _message(error: Mapping[str, Any]) -> str:
-    return str(error["msg"])
+def _errors(exc: ValidationError, limits: InputLimits) -> list[Mapping[str, Any]]:
+    # errors() builds one dict per error: past the reported few, only the count is needed
+    return list(exc.errors(include_url=False, include_context=False,
+                           include_input=False)[:limits.max_errors_reported])
 
 
-def body_errors(exc: ValidationError) -> list[dict[str, str]]:
-    return [{"pointer": _pointer(e["loc"]), "detail": _message(e)}
-            for e in exc.errors(include_url=False)]
+def body_errors(exc: ValidationError,
+                limits: InputLimits = DEFAULT_LIMITS) -> list[dict[str, str]]:
+    return [{"pointer": _pointer(e["loc"]), "detail": str(e["msg"])}
+            for e in _errors(exc, limits)]
 
 
-def param_errors(exc: ValidationError, where: str) -> list[dict[str, str]]:
+def param_errors(exc: ValidationError, where: str,
+                 limits: InputLimits = DEFAULT_LIMITS) -> list[dict[str, str]]:
     out = []
-    for e in exc.errors(include_url=False):
+    for e in _errors(exc, limits):
         name = ".".join(str(p) for p in e["loc"]) or where
-        out.append({"parameter": name, "in": where, "detail": _message(e)})
+        out.append({"parameter": name, "in": where, "detail": str(e["msg"])})
     return out
 
 
-def _summary(errors: list[dict[str, str]]) -> str:
+def validation_failed(errors: list[dict[str, str]], total: int) -> ValidationFailed:
+    """The 422 problem: the listed errors, the first one in ``detail``, the total counted."""
     first = errors[0]
     where = first.get("pointer") or first.get("parameter", "")
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{where}: {first['detail']}{more}"
+    more = f" (and {total - 1} more)" if total > 1 else ""
+    problem = ValidationFailed(f"{where}: {first['detail']}{more}", errors)
+    if total > len(errors):
+        problem.extensions["errors_omitted"] = total - len(errors)
+    return problem
 
 
-async def read_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise PayloadTooLarge(f"request body is {declared} bytes; the limit is {max_bytes}")
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_bytes:
-                raise PayloadTooLarge(f"request body exceeds the limit of {max_bytes} bytes")
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise BadRequest("client disconnected before the body was complete") from None
-    return b"".join(chunks)
-
-
-async def parse_json_body(request: Request, model: type[M],
-                          max_bytes: int = DEFAULT_MAX_BODY) -> M:
-    ctype = request.headers.get("content-type", "")
-    media = ctype.split(";", 1)[0].strip().lower()
+def check_media_type(content_type: str | None) -> None:
+    """415 unless the body is declared JSON (``application/json`` or ``application/*+json``)."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
     if media != "application/json" and not (media.startswith("application/")
                                             and media.endswith("+json")):
         raise UnsupportedMediaType(
             f"expected Content-Type application/json, got {media or 'none'}",
             headers={"Accept": "application/json"})
-    raw = await read_body(request, max_bytes)
+
+
+async def read_body(chunks: AsyncIterable[bytes], declared: str | None,
+                    max_bytes: int) -> bytes:
+    """The whole body, refused (413) as soon as it is known to exceed ``max_bytes``."""
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(f"request body is {declared} bytes; the limit is {max_bytes}")
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"request body exceeds the limit of {max_bytes} bytes")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return obj
+
+
+def _clip(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else text[:n] + "…"
+
+
+def _check_shape(data: Any, limits: InputLimits) -> None:
+    """Depth, element count and string sizes of a decoded document (iterative: no recursion)."""
+    max_depth, max_elements = limits.max_json_depth, limits.max_json_elements
+    max_string = limits.max_string_bytes
+    elements = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+            for key in value:
+                if len(key) > max_string:
+                    raise BadRequest(f"an object key of {len(key)} characters exceeds the "
+                                     f"limit of {max_string}")
+        elif isinstance(value, list):
+            children = value
+        else:
+            if isinstance(value, str) and len(value) > max_string:
+                raise BadRequest(f"a string of {len(value)} characters exceeds the limit of "
+                                 f"{max_string}")
+            continue
+        if depth > max_depth:
+            raise BadRequest(f"the JSON body nests deeper than {max_depth} levels")
+        elements += len(value)
+        if elements > max_elements:
+            raise BadRequest(f"the JSON body has more than {max_elements} array items and "
+                             "object members")
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, dict | list | str))
+
+
+def decode_json(raw: bytes, limits: InputLimits = DEFAULT_LIMITS) -> Any:
+    """Decode a request body: 400 for malformed JSON, a duplicate key or a shape out of bounds."""
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, object_pairs_hook=_unique_pairs)
+    except _DuplicateKey as exc:
+        raise BadRequest(f"the JSON body repeats the key {_clip(exc.key)!r} in one object; "
+                         "send each member once") from None
+    except RecursionError:
+        raise BadRequest(f"the JSON body nests deeper than {limits.max_json_depth} levels"
+                         ) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    _check_shape(data, limits)
+    return data
+
+
+def parse_body(raw: bytes, model: type[M], limits: InputLimits = DEFAULT_LIMITS) -> M:
+    """A body model from raw JSON bytes (400 for the JSON itself, 422 for the schema)."""
+    data = decode_json(raw, limits)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = body_errors(exc)
-        raise ValidationFailed(_summary(errors), errors) from None
+        raise validation_failed(body_errors(exc, limits), exc.error_count()) from None
 
 
-def parse_params(values: Mapping[str, Any], model: type[M], where: str) -> M:
-    """Validate path or query values (strings, coerced by the model)."""
+def parse_params(values: Mapping[str, Any], model: type[M], where: str,
+                 limits: InputLimits = DEFAULT_LIMITS) -> M:
+    """Validate path, query or header values (strings, coerced by the model)."""
     try:
-        return model.model_validate(dict(values))
+        return model.model_validate(values)
     except ValidationError as exc:
-        errors = param_errors(exc, where)
-        raise ValidationFailed(_summary(errors), errors) from None
+        raise validation_failed(param_errors(exc, where, limits), exc.error_count()) from None
 
 
-def parse_query(request: Request, model: type[M]) -> M:
-    params = request.query_params
-    # repeated parameters stay lists; single ones are plain strings
-    values = {k: (vs if len(vs := params.getlist(k)) > 1 else vs[0]) for k in params.keys()}
-    return parse_params(values, model, "query")
+def parse_query_string(query: bytes, limits: InputLimits = DEFAULT_LIMITS
+                       ) -> dict[str, str | list[str]]:
+    """``a=1&b=2&a=3`` → ``{"a": ["1", "3"], "b": "2"}`` in one pass, within the limits."""
+    if not query:
+        return {}
+    if len(query) > limits.max_query_bytes:
+        raise UriTooLong(f"the query string is {len(query)} bytes; the limit is "
+                         f"{limits.max_query_bytes}")
+    fields = query.split(b"&")
+    if len(fields) > limits.max_query_params:
+        raise UriTooLong(f"the query string has {len(fields)} parameters; the limit is "
+                         f"{limits.max_query_params}")
+    out: dict[str, str | list[str]] = {}
+    for field in fields:
+        if not field:
+            continue
+        name_b, _, value_b = field.partition(b"=")
+        try:
+            name = unquote_plus(name_b.decode("ascii"), errors="strict")
+            value = unquote_plus(value_b.decode("ascii"), errors="strict")
+        except UnicodeDecodeError:
+            raise BadRequest("the query string is not percent-encoded UTF-8") from None
+        if _CONTROL.search(value) or _CONTROL.search(name):
+            raise BadRequest(f"query parameter {_clip(name)!r} contains control characters")
+        previous = out.get(name)
+        if previous is None:
+            out[name] = value
+        elif isinstance(previous, list):
+            previous.append(value)
+        else:
+            out[name] = [previous, value]
+    return out

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from gateway.contract import Operation
 from gateway.contracts.diff import Change, diff
 from gateway.contracts.generator import documents, render
+from gateway.operations import Operation
 
 DEFAULT_DIR = Path("openapi")
 # lines of unified diff shown per differing document
@@ -30,9 +30,9 @@ DIFF_LINES = 60
 
 def _operations() -> list[Operation]:
     # the route table imports the contract routes, which import this package
-    import gateway.routes
+    import gateway.operations
 
-    return gateway.routes.operations()
+    return gateway.operations.operations()
 
 
 def generated(operations: Sequence[Operation]) -> dict[str, str]:
@@ -120,17 +120,48 @@ def diff_paths(old: Path, new: Path) -> dict[str, list[Change]]:
     return out
 
 
+def load_accepted(path: Path | None) -> dict[tuple[str, str, str], str]:
+    """Reviewed breaking changes: ``[{"document", "where", "what", "reason"}]`` → reason."""
+    if path is None:
+        return {}
+    entries = json.loads(path.read_text(encoding="utf-8"))
+    out: dict[tuple[str, str, str], str] = {}
+    for i, entry in enumerate(entries):
+        try:
+            key = (entry["document"], entry["where"], entry["what"])
+            reason = entry["reason"]
+        except (KeyError, TypeError):
+            raise ValueError(f"{path}[{i}]: needs document, where, what and reason") from None
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValueError(f"{path}[{i}]: a reviewed change needs its reason")
+        out[key] = reason
+    return out
+
+
 def _diff(args: argparse.Namespace, out: TextIO) -> int:
     results = diff_paths(Path(args.old), Path(args.new))
+    accepted = load_accepted(args.accept)
+    used: set[tuple[str, str, str]] = set()
     total = 0
     for title, changes in results.items():
+        document = Path(title.split(" → ")[-1]).name
         if changes and len(results) > 1:
             print(f"--- {title}", file=out)
+        count = 0
         for change in changes:
+            key = (document, change.where, change.what)
+            if change.breaking and key in accepted:
+                used.add(key)
+                print(f"accepted {change.where}: {change.what} ({accepted[key]})", file=out)
+                continue
             print(change.line(), file=out)
-        count = sum(c.breaking for c in changes)
+            count += change.breaking
         total += count
         print(f"{title}: {count} breaking, {len(changes) - count} other change(s)", file=out)
+    for key in sorted(accepted.keys() - used):
+        # a reviewed change that no longer happens: the list must say only what is true
+        print(f"STALE accepted change {key[0]} {key[1]}: {key[2]} (remove it)", file=out)
+        total += 1
     return 1 if total else 0
 
 
@@ -147,6 +178,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     diff_cmd = sub.add_parser("diff", help="report breaking changes from OLD to NEW")
     diff_cmd.add_argument("old", help="released document or directory")
     diff_cmd.add_argument("new", help="current document or directory")
+    diff_cmd.add_argument("--accept", type=Path, default=None,
+                          help="JSON list of reviewed breaking changes, each with its reason")
     parser.set_defaults(run=run)
     return parser
 

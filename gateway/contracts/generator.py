@@ -19,12 +19,11 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from gateway.contract import Operation
 from gateway.contracts.components import (
     DESCRIPTION,
     HEADERS,
@@ -41,6 +40,9 @@ from gateway.contracts.components import (
 )
 from policies.problems import PROBLEM_BASE, PROBLEM_JSON
 from policies.request_id import HEADER as REQUEST_ID_HEADER
+
+if TYPE_CHECKING:  # the table's handlers import this module
+    from gateway.operations import Operation
 
 OPENAPI_VERSION = "3.1.0"
 PLATFORM = "platform"
@@ -101,9 +103,9 @@ class _Schemas:
     def __init__(self, ops: Sequence[Operation]) -> None:
         inputs: list[tuple[type[BaseModel], JsonSchemaMode]] = []
         for op in ops:
-            inputs += [(m, "validation") for m in (op.path_params, op.query, op.body) if m]
-            if op.response is not None:
-                inputs.append((op.response, "serialization"))
+            inputs += [(m, "validation") for m in (op.path_params, op.query, op.body,
+                                                    op.headers, op.raw_body) if m]
+            inputs += [(m, "serialization") for m in (op.response, op.error_model) if m]
         unique = list(dict.fromkeys(inputs))
         refs, top = models_json_schema(unique, ref_template=SCHEMA_REF) if unique else ({}, {})
         self.components: dict[str, Json] = dict(top.get("$defs", {}))
@@ -124,7 +126,8 @@ class _Schemas:
 
 def _parameters(op: Operation, schemas: _Schemas) -> list[Json]:
     params: list[Json] = []
-    for where, model in (("path", op.path_params), ("query", op.query)):
+    for where, model in (("path", op.path_params), ("query", op.query),
+                         ("header", op.headers)):
         if model is None:
             continue
         schema = schemas.inline(model)
@@ -144,9 +147,6 @@ def _parameters(op: Operation, schemas: _Schemas) -> list[Json]:
     if templated != declared:
         raise ValueError(f"{op.operation_id}: path {op.path} has parameters {sorted(templated)}, "
                          f"its path_params model declares {sorted(declared)}")
-    for name, description in op.required_headers.items():
-        params.append({"name": name, "in": "header", "required": True, "description": description,
-                       "schema": {"type": "string", "minLength": 1}})
     params.append({"$ref": "#/components/parameters/RequestId"})
     return params
 
@@ -174,9 +174,13 @@ def problem_statuses(op: Operation) -> list[int]:
     statuses = set(op.problems) | set(ALWAYS_PROBLEMS)
     if op.scope is not None:
         statuses |= set(AUTHENTICATED_PROBLEMS)
-    if op.path_params or op.query or op.body or op.required_headers:
+    if op.path_params or op.query or op.body or op.headers or op.raw_body:
         statuses.add(422)
-    if op.body is not None:
+    if op.query is not None:
+        statuses.add(414)
+    if op.headers is not None:
+        statuses.add(400)
+    if op.body is not None or op.raw_body is not None:
         statuses |= set(BODY_PROBLEMS)
     if op.path_params is not None:
         statuses.add(404)
@@ -186,7 +190,7 @@ def problem_statuses(op: Operation) -> list[int]:
     return sorted(statuses)
 
 
-def _problem_response(op: Operation, status: int) -> Json:
+def _problem_response(op: Operation, status: int, schemas: _Schemas) -> Json:
     cls = PROBLEM_TYPES.get(status)
     title = cls.title if cls else http.HTTPStatus(status).phrase
     note = PROBLEM_NOTES.get(status, title + ".")
@@ -197,6 +201,10 @@ def _problem_response(op: Operation, status: int) -> Json:
         names.append("RetryAfter")
     elif status == 401:
         names.append("WwwAuthenticate")
+    if op.error_model is not None and status != 500:
+        return {"description": f"{title}: {note}", "headers": _header_refs(*names),
+                "content": {"application/json": {
+                    "schema": schemas.ref(op.error_model, "serialization")}}}
     example: Json = {"title": title, "status": status, "detail": note}
     if cls is not None:
         example["type"] = PROBLEM_BASE + cls.slug
@@ -233,13 +241,16 @@ def _operation(op: Operation, schemas: _Schemas) -> Json:
         "tags": [op.tag],
         "parameters": _parameters(op, schemas),
         "responses": {str(op.status): _success_response(op, schemas)}
-                     | {str(s): _problem_response(op, s) for s in problem_statuses(op)},
+                     | {str(s): _problem_response(op, s, schemas) for s in problem_statuses(op)},
     }
     if op.description:
         out["description"] = op.description
     if op.body is not None:
         out["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": schemas.ref(op.body, "validation")}}}
+    elif op.raw_body is not None:
+        out["requestBody"] = {"required": True, "content": {
+            op.raw_media_type: {"schema": schemas.ref(op.raw_body, "validation")}}}
     if op.scope is None:
         out["security"] = []
     else:

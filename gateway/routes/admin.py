@@ -1,26 +1,24 @@
-"""Operator endpoints (scope ``admin``): carrier breakers, metrics, cache purge."""
+"""Operator handlers (scope ``admin``): carrier breakers, metrics."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pydantic import BaseModel
-from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from gateway.metrics import render
-from gateway.services import services
+from carriers.service import ShippingService
+from gateway.metrics import MetricsExport, render
 
 
 class CarrierStatus(BaseModel):
     accounts: list[dict[str, Any]]
 
 
-async def carriers(request: Request) -> Response:
-    return JSONResponse({"accounts": services(request).shipping.breaker_states()})
+async def carriers(shipping: ShippingService) -> Response:
+    return JSONResponse({"accounts": shipping.breaker_states()})
 
 
-async def metrics(request: Request) -> Response:
-    svc = services(request)
-    return PlainTextResponse(render(svc.metrics, svc.metric_sources()),
+async def metrics(metrics: MetricsExport) -> Response:
+    return PlainTextResponse(render(metrics.requests, metrics.sources()),
                              media_type="text/plain; version=0.0.4")

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from decimal import Decimal
-from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 from cachetools import LRUCache
-from starlette.requests import Request
 from starlette.responses import Response
 
 from caching import Lookup, aggregate
-from gateway.api.common import SKU_RE, InventoryQuery, PriceQuery, PricesQuery, SkuPath
-from gateway.catalog import price_key
+from gateway.catalog import CatalogService, price_key
 from gateway.erp.base import PriceItem
-from gateway.services import services
+from gateway.schemas.common import InventoryQuery, PriceQuery, PricesQuery, SkuPath
 from policies.problems import NotFound
-from policies.validation import parse_json_body, parse_params, parse_query
 
 Render = Callable[[dict[str, Any], frozenset[str] | None], dict[str, Any]]
 
@@ -121,31 +117,19 @@ def _listing(head: bytes, items: list[bytes], missing: list[str]) -> bytes:
     return head + b'"items":[' + b",".join(items) + b'],"not_found":' + _dumps(missing) + b"}"
 
 
-def _max_body(request: Request) -> int:
-    return services(request).settings.server.max_body_bytes
-
-
-def _path_sku(request: Request) -> str:
-    sku: str = request.path_params["sku"]
-    if SKU_RE.match(sku):
-        return sku
-    return parse_params(request.path_params, SkuPath, "path").sku  # raises the 422
-
-
-async def get_inventory(request: Request, render: Render) -> Response:
-    sku = _path_sku(request)
-    found = await services(request).catalog.sku_availability(sku)
+async def get_inventory(path: SkuPath, catalog: CatalogService, render: Render) -> Response:
+    found = await catalog.sku_availability(path.sku)
     if found.payload is None:
-        raise NotFound(f"SKU {sku} is not known to the ERP")
+        raise NotFound(f"SKU {path.sku} is not known to the ERP")
     return CachedJson(rendered(render, found), found)
 
 
-async def query_inventory(request: Request, render: Render) -> Response:
-    query = await parse_json_body(request, InventoryQuery, _max_body(request))
-    only = frozenset(query.warehouses) if query.warehouses else None
-    results = await services(request).catalog.availability(query.skus)
+async def query_inventory(body: InventoryQuery, catalog: CatalogService,
+                          render: Render) -> Response:
+    only = frozenset(body.warehouses) if body.warehouses else None
+    results = await catalog.availability(body.skus)
     items, missing = [], []
-    for sku in dict.fromkeys(query.skus):
+    for sku in dict.fromkeys(body.skus):
         found = results[sku]
         if found.payload is None:
             missing.append(sku)
@@ -154,38 +138,25 @@ async def query_inventory(request: Request, render: Render) -> Response:
     return CachedJson(_listing(b"{", items, missing), aggregate(results.values()))
 
 
-async def get_price(request: Request, render: Render) -> Response:
-    sku = _path_sku(request)
-    query = parse_query(request, PriceQuery)
-    results = await services(request).catalog.prices(
-        query.customer, [PriceItem(sku, query.quantity)])
-    found = results[price_key(query.customer, sku, query.quantity)]
+async def get_price(path: SkuPath, query: PriceQuery, catalog: CatalogService,
+                    render: Render) -> Response:
+    results = await catalog.prices(query.customer, [PriceItem(path.sku, query.quantity)])
+    found = results[price_key(query.customer, path.sku, query.quantity)]
     if found.payload is None:
-        raise NotFound(f"SKU {sku} has no price for customer {query.customer}")
+        raise NotFound(f"SKU {path.sku} has no price for customer {query.customer}")
     return CachedJson(rendered(render, found), found)
 
 
-async def query_prices(request: Request, render: Render) -> Response:
-    query = await parse_json_body(request, PricesQuery, _max_body(request))
-    results = await services(request).catalog.prices(
-        query.customer, [PriceItem(i.sku, i.quantity) for i in query.items])
+async def query_prices(body: PricesQuery, catalog: CatalogService, render: Render) -> Response:
+    results = await catalog.prices(
+        body.customer, [PriceItem(i.sku, i.quantity) for i in body.items])
     items, missing = [], []
-    for item in query.items:
-        found = results[price_key(query.customer, item.sku, item.quantity)]
+    for item in body.items:
+        found = results[price_key(body.customer, item.sku, item.quantity)]
         if found.payload is None:
             missing.append(item.sku)
         else:
             items.append(rendered(render, found))
-    head = b'{"customer":' + _dumps(query.customer) + b","
+    head = b'{"customer":' + _dumps(body.customer) + b","
     return CachedJson(_listing(head, items, list(dict.fromkeys(missing))),
                       aggregate(results.values()))
-
-
-class Handler(Protocol):
-    def __call__(self, request: Request, render: Render) -> Awaitable[Response]: ...
-
-
-def rendering(handler: Handler, render: Render) -> Callable[[Request], Awaitable[Response]]:
-    """An endpoint answering with ``handler`` in one version's shape (a partial: no extra
-    coroutine per request)."""
-    return partial(handler, render=render)

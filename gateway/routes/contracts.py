@@ -1,6 +1,6 @@
 """The contract routes (public, unversioned): OpenAPI documents and the docs page.
 
-The documents are generated from the route table when first asked for, so what
+The documents are generated from the operation table when the app is assembled, so what
 is served is what the running code validates against; the docs page and its
 assets ship inside the package (nothing is fetched from a CDN).
 """
@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import html
+from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
+from typing import TYPE_CHECKING, Annotated
 
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.contract import Operation
-from gateway.contracts.generator import CONTRACTS_TAG, documents, package_version, render
+from gateway.contracts.generator import documents, package_version, render
 from policies.problems import NotFound
+
+if TYPE_CHECKING:  # the table names this module's handlers
+    from gateway.operations import Operation
 
 ASSET_TYPES = {
     "docs.js": "text/javascript; charset=utf-8",
@@ -27,6 +32,7 @@ DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-sr
             "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
+@cache
 def _static(name: str) -> str:
     return files("gateway.contracts").joinpath("static", name).read_text(encoding="utf-8")
 
@@ -35,21 +41,25 @@ def _etag(text: str) -> str:
     return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
 
 
-@cache
-def _documents() -> dict[str, tuple[str, str]]:
-    # imported here: the route table imports this module
-    from gateway.routes import operations
+class Contracts:
+    """The rendered documents of one operation table, and the docs page listing them."""
 
-    rendered = {name: render(doc) for name, doc in documents(operations()).items()}
-    return {name: (text, _etag(text)) for name, text in rendered.items()}
+    def __init__(self, operations: Sequence[Operation]) -> None:
+        rendered = {name: render(doc) for name, doc in documents(operations).items()}
+        self.documents = {name: (text, _etag(text)) for name, text in rendered.items()}
+        page = (_static("docs.html")
+                .replace("__DOCUMENTS__", html.escape(" ".join(self.documents)))
+                .replace("__ASSET_VERSION__", html.escape(package_version())))
+        self.page = (page, _etag(page))
 
 
-@cache
-def _docs_page() -> tuple[str, str]:
-    page = (_static("docs.html")
-            .replace("__DOCUMENTS__", html.escape(" ".join(_documents())))
-            .replace("__ASSET_VERSION__", html.escape(package_version())))
-    return page, _etag(page)
+class DocumentPath(BaseModel):
+    version: Annotated[str, Field(pattern=r"^[a-z0-9]{1,16}$",
+                                  description="v1, v2 … or platform")]
+
+
+class AssetPath(BaseModel):
+    name: Annotated[str, Field(pattern=r"^[a-z0-9.]{1,32}$")]
 
 
 def _respond(request: Request, text: str, etag: str, media_type: str,
@@ -61,33 +71,22 @@ def _respond(request: Request, text: str, etag: str, media_type: str,
     return Response(text, media_type=media_type, headers=headers)
 
 
-async def openapi_document(request: Request) -> Response:
-    name = request.path_params["version"]
-    found = _documents().get(name)
+async def openapi_document(path: DocumentPath, request: Request,
+                           contracts: Contracts) -> Response:
+    found = contracts.documents.get(path.version)
     if found is None:
-        raise NotFound(f"no OpenAPI document {name!r}; available: {', '.join(_documents())}")
+        raise NotFound(f"no OpenAPI document {path.version!r}; available: "
+                       f"{', '.join(contracts.documents)}")
     return _respond(request, *found, "application/json")
 
 
-async def docs_page(request: Request) -> Response:
-    return _respond(request, *_docs_page(), "text/html; charset=utf-8",
+async def docs_page(request: Request, contracts: Contracts) -> Response:
+    return _respond(request, *contracts.page, "text/html; charset=utf-8",
                     {"Content-Security-Policy": DOCS_CSP})
 
 
-async def docs_asset(request: Request) -> Response:
-    name = request.path_params["name"]
-    if name not in ASSET_TYPES:
-        raise NotFound(f"no docs asset {name!r}")
-    text = _static(name)
-    return _respond(request, text, _etag(text), ASSET_TYPES[name])
-
-
-CONTRACTS = [
-    Operation("getOpenApiDocument", "GET", "/openapi/{version}.json", openapi_document,
-              "OpenAPI 3.1 document of one API version (v1, v2 …) or of the platform API",
-              CONTRACTS_TAG),
-    Operation("getDocs", "GET", "/docs", docs_page, "Human-readable API reference",
-              CONTRACTS_TAG),
-    Operation("getDocsAsset", "GET", "/docs/assets/{name}", docs_asset,
-              "Script and style sheet of the docs page", CONTRACTS_TAG),
-]
+async def docs_asset(path: AssetPath, request: Request) -> Response:
+    if path.name not in ASSET_TYPES:
+        raise NotFound(f"no docs asset {path.name!r}")
+    text = _static(path.name)
+    return _respond(request, text, _etag(text), ASSET_TYPES[path.name])

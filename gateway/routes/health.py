@@ -3,59 +3,93 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
-from starlette.requests import Request
+from pydantic import BaseModel
 from starlette.responses import JSONResponse, Response
 
-from gateway.erp.base import ErpError
-from gateway.services import services
+from caching import TieredCache
+from gateway.erp.base import ErpConnector, ErpError
+from policies.ratelimit import RateLimiter
 
 CHECK_TIMEOUT = 2.0
 
 
-async def healthz(request: Request) -> Response:
+class Liveness(BaseModel):
+    status: Literal["ok"]
+
+
+class Check(BaseModel):
+    status: Literal["up", "down", "degraded"]
+    detail: str | None = None
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "degraded", "draining"]
+    checks: dict[str, Check]
+
+
+class ReadinessProbe:
+    """What /readyz reports: the ERP and Redis answering, components on a fallback path, and
+    whether this replica is draining (then 503, so balancers stop sending it traffic)."""
+
+    def __init__(self, erp: ErpConnector, redis: Any, cache: TieredCache,
+                 limiter: RateLimiter) -> None:
+        self.erp = erp
+        self.redis = redis
+        self.cache = cache
+        self.limiter = limiter
+        self.draining = False
+
+    async def _erp(self) -> dict[str, Any]:
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT):
+                await self.erp.health()
+        except TimeoutError:
+            return {"status": "down", "detail": f"no answer within {CHECK_TIMEOUT:g} s"}
+        except ErpError as exc:
+            return {"status": "down", "detail": str(exc)}
+        return {"status": "up"}
+
+    async def _redis(self) -> dict[str, Any]:
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT):
+                await self.redis.ping()
+        except Exception as exc:  # any client failure is a 'down' answer, never a 500
+            return {"status": "down", "detail": type(exc).__name__}
+        return {"status": "up"}
+
+    def degraded(self) -> dict[str, str]:
+        """Components running on a fallback path right now."""
+        out = {}
+        if self.cache.degraded:
+            out["cache"] = "L2 (Redis) unavailable: serving from this replica's L1"
+        if self.limiter.degraded:
+            out["ratelimit"] = "Redis unavailable: each replica enforces its share of the limits"
+        return out
+
+    async def checks(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {"erp": await self._erp()}
+        if self.redis is not None:
+            checks["redis"] = await self._redis()
+        for name, detail in self.degraded().items():
+            checks[name] = {"status": "degraded", "detail": detail}
+        return checks
+
+
+async def healthz() -> Response:
     return JSONResponse({"status": "ok"})
 
 
-async def _check_erp(request: Request) -> dict[str, Any]:
-    try:
-        async with asyncio.timeout(CHECK_TIMEOUT):
-            await services(request).erp.health()
-    except TimeoutError:
-        return {"status": "down", "detail": f"no answer within {CHECK_TIMEOUT:g} s"}
-    except ErpError as exc:
-        return {"status": "down", "detail": str(exc)}
-    return {"status": "up"}
-
-
-async def _check_redis(request: Request) -> dict[str, Any] | None:
-    client = services(request).redis
-    if client is None:
-        return None
-    try:
-        async with asyncio.timeout(CHECK_TIMEOUT):
-            await client.ping()
-    except Exception as exc:  # any client failure is a 'down' answer, never a 500
-        return {"status": "down", "detail": type(exc).__name__}
-    return {"status": "up"}
-
-
-async def readyz(request: Request) -> Response:
+async def readyz(readiness: ReadinessProbe) -> Response:
     """200 while this replica can answer, with ``degraded`` when a dependency is down.
 
     A shared dependency (ERP, Redis) being down makes every replica 'degraded',
     not unready: failing readiness would pull all replicas out of the balancer
     at once and throw away the cached answers they can still serve.
     """
-    svc = services(request)
-    checks: dict[str, Any] = {"erp": await _check_erp(request)}
-    redis_check = await _check_redis(request)
-    if redis_check is not None:
-        checks["redis"] = redis_check
-    for name, detail in svc.degraded().items():
-        checks[name] = {"status": "degraded", "detail": detail}
-    if svc.draining:
+    checks = await readiness.checks()
+    if readiness.draining:
         return JSONResponse({"status": "draining", "checks": checks}, status_code=503)
     degraded = any(c["status"] != "up" for c in checks.values())
     return JSONResponse({"status": "degraded" if degraded else "ready", "checks": checks})

@@ -1,24 +1,17 @@
-"""Shipping endpoints: rate-shop, buy (idempotent), reprint, void, track."""
+"""Shipping handlers: rate-shop, buy (idempotent), reprint, void, track."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from pydantic import BaseModel, Field
-from starlette.requests import Request
 from starlette.responses import Response
 
-from carriers.models import LabelRequest, RateRequest
-from carriers.registry import UnknownCarrierAccount
-from carriers.service import ShippingService
-from gateway.services import services
-from policies.auth import require_scope
-from policies.problems import BadRequest, Conflict, Unprocessable
-from policies.validation import parse_json_body, parse_params
-
-# printable ASCII without spaces, as the IETF Idempotency-Key draft's examples use
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+from carriers.models import Label, LabelRequest, RateRequest, Tracking, VoidResult
+from carriers.service import RateShopResult, ShippingService
+from gateway.schemas.headers import IdempotencyHeaders
+from policies.auth import Principal
+from policies.problems import Conflict
 
 
 class LabelPath(BaseModel):
@@ -31,65 +24,31 @@ class TrackingPath(BaseModel):
     tracking_number: Annotated[str, Field(pattern=r"^[A-Za-z0-9\-]{4,64}$")]
 
 
-def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(model.model_dump_json(), status_code=status, headers=headers,
-                    media_type="application/json")
+async def rate_shop(body: RateRequest, shipping: ShippingService) -> RateShopResult:
+    return await shipping.rate_shop(body)
 
 
-def _shipping(request: Request) -> ShippingService:
-    return services(request).shipping
+async def buy_label(body: LabelRequest, headers: IdempotencyHeaders, principal: Principal,
+                    shipping: ShippingService, reprint: str) -> Response:
+    """201 with the label; ``reprint`` is the version's labels path the Location points at."""
+    key = headers.idempotency_key
+    label = await shipping.buy_label(principal.client_id, key, body)
+    return Response(label.model_dump_json(), status_code=201, media_type="application/json",
+                    headers={"Location": reprint + label.id, "Idempotency-Key": key})
 
 
-def _max_body(request: Request) -> int:
-    return services(request).settings.server.max_body_bytes
+async def get_label(path: LabelPath, shipping: ShippingService) -> Label:
+    return await shipping.get_label(path.label_id)
 
 
-async def rate_shop(request: Request) -> Response:
-    body = await parse_json_body(request, RateRequest, _max_body(request))
-    try:
-        return _json(await _shipping(request).rate_shop(body))
-    except UnknownCarrierAccount as exc:  # named in the body: the body is what is wrong
-        raise Unprocessable(str(exc).strip("'\"")) from None
-
-
-async def buy_label(request: Request) -> Response:
-    key = request.headers.get("idempotency-key")
-    if key is None:
-        raise BadRequest("the Idempotency-Key header is required to buy a label: "
-                         "send the same key when you retry so the label is bought once")
-    if not _IDEMPOTENCY_KEY.match(key):
-        raise BadRequest("Idempotency-Key must be 1 to 255 printable ASCII characters "
-                         "without spaces")
-    body = await parse_json_body(request, LabelRequest, _max_body(request))
-    principal = require_scope(request, "labels:write")
-    try:
-        label = await _shipping(request).buy_label(principal.client_id, key, body)
-    except UnknownCarrierAccount as exc:
-        raise Unprocessable(str(exc).strip("'\"")) from None
-    location = str(request.url_for(_reprint_route(request), label_id=label.id).path)
-    return _json(label, 201, {"Location": location, "Idempotency-Key": key})
-
-
-def _reprint_route(request: Request) -> str:
-    version = request.url.path.split("/", 2)[1]
-    return f"getLabel{version.upper()}"
-
-
-async def get_label(request: Request) -> Response:
-    path = parse_params(request.path_params, LabelPath, "path")
-    return _json(await _shipping(request).get_label(path.label_id))
-
-
-async def void_label(request: Request) -> Response:
-    path = parse_params(request.path_params, LabelPath, "path")
-    result = await _shipping(request).void_label(path.label_id)
+async def void_label(path: LabelPath, shipping: ShippingService) -> VoidResult:
+    result = await shipping.void_label(path.label_id)
     if not result.voided:
         raise Conflict(f"{result.carrier} refused to void label {path.label_id}: "
                        f"{result.message or 'no reason given'}",
                        extensions={"void": result.model_dump(mode="json")})
-    return _json(result)
+    return result
 
 
-async def track(request: Request) -> Response:
-    path = parse_params(request.path_params, TrackingPath, "path")
-    return _json(await _shipping(request).track(path.carrier, path.tracking_number))
+async def track(path: TrackingPath, shipping: ShippingService) -> Tracking:
+    return await shipping.track(path.carrier, path.tracking_number)

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from policies.auth.authenticator import Authenticator
 from policies.auth.config import AuthConfig
-from policies.auth.endpoints import auth_routes
+from policies.auth.endpoints import Endpoint, auth_routes, jwks_endpoint, token_endpoint
 from policies.auth.keys import KeyRing
 from policies.auth.oauth import TokenServer
 
@@ -22,6 +22,16 @@ class AuthComponents:
     keyring: KeyRing
     authenticator: Authenticator
     token_server: TokenServer
+
+    @property
+    def token_endpoint(self) -> Endpoint:
+        """``POST /oauth/token`` as a Starlette endpoint."""
+        return token_endpoint(self.token_server)
+
+    @property
+    def jwks_endpoint(self) -> Endpoint:
+        """``GET /.well-known/jwks.json`` as a Starlette endpoint."""
+        return jwks_endpoint(self.keyring)
 
     def routes(self) -> list[Route]:
         """``POST /oauth/token`` and ``GET /.well-known/jwks.json``."""

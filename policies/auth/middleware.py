@@ -12,14 +12,17 @@ from starlette.types import ASGIApp, Scope
 from policies.auth.authenticator import REALM, Authenticator
 from policies.auth.types import PRINCIPAL_STATE_KEY, Principal
 from policies.auth.types import Scope as ScopeName
-from policies.chain import Headers, PolicyChain
+from policies.chain import ROUTE_STATE_KEY, Headers, PolicyChain, RoutePolicy
 from policies.problems import Forbidden, Unauthorized
 
 
 class AuthGate:
     """Leaves the caller's Principal in ``state["principal"]``, or refuses with a 401 problem.
 
-    Public paths pass without credentials (and without a principal).
+    When the chain resolved the operation (``state["route"]``, a ``RoutePolicy``), the
+    operation says whether it is public and which scope it needs (403 without it, before
+    any quota is spent); otherwise ``public_paths`` (prefixes) decide, and scopes are the
+    routes' business (``require_scope``). Public requests carry no principal.
     """
 
     def __init__(self, authenticator: Authenticator, public_paths: Sequence[str]) -> None:
@@ -33,6 +36,14 @@ class AuthGate:
         return path in self._public_exact or path.startswith(self._public_prefixes)
 
     async def __call__(self, scope: Scope, state: dict[str, Any]) -> Headers:
+        route: RoutePolicy | None = state.get(ROUTE_STATE_KEY)
+        if route is not None:
+            if not route.public:
+                principal = await self.authenticator.authenticate(scope["headers"])
+                state[PRINCIPAL_STATE_KEY] = principal
+                if route.scope is not None and route.scope not in principal.scopes:
+                    raise insufficient_scope(principal, route.scope)
+            return ()
         path: str = scope["path"]
         if not (path in self._public_exact or path.startswith(self._public_prefixes)):
             state[PRINCIPAL_STATE_KEY] = await self.authenticator.authenticate(scope["headers"])
@@ -66,10 +77,15 @@ def require_scope(request_or_scope: HTTPConnection | Scope, scope_name: ScopeNam
     if principal is None:
         raise Unauthorized("this operation needs authentication")
     if scope_name not in principal.scopes:
-        headers = {}
-        if principal.method != "api_key":
-            headers["WWW-Authenticate"] = (f'Bearer realm="{REALM}", '
-                                           f'error="insufficient_scope", scope="{scope_name}"')
-        raise Forbidden(f"missing scope '{scope_name}'", headers=headers,
-                        extensions={"required_scope": scope_name})
+        raise insufficient_scope(principal, scope_name)
     return principal
+
+
+def insufficient_scope(principal: Principal, scope_name: str) -> Forbidden:
+    """The 403 for a caller without ``scope_name`` (with RFC 6750's challenge for tokens)."""
+    headers = {}
+    if principal.method != "api_key":
+        headers["WWW-Authenticate"] = (f'Bearer realm="{REALM}", '
+                                       f'error="insufficient_scope", scope="{scope_name}"')
+    return Forbidden(f"missing scope '{scope_name}'", headers=headers,
+                     extensions={"required_scope": scope_name})

@@ -86,7 +86,9 @@ class RateLimitConfig(BaseModel):
 
     mode: Literal["synced", "strict"] = "synced"
     plans: dict[str, PlanConfig]
-    route_groups: list[RouteGroup]
+    # path-prefix groups for the middleware used on its own; the gateway takes its groups
+    # from the operation table and leaves this empty
+    route_groups: list[RouteGroup] = []
     default_plan: str | None = None
     replicas: int = Field(default=1, ge=1, le=1000)
     redis_socket_timeout: float = Field(default=0.1, gt=0, le=5)
@@ -104,6 +106,8 @@ class RateLimitConfig(BaseModel):
         if duplicates:
             raise ValueError(f"duplicate route group names: {', '.join(duplicates)}")
         for plan_name, plan in self.plans.items():
+            if not names:  # groups named elsewhere (the gateway's operation table)
+                break
             unknown = sorted(set(plan.limits) - set(names))
             if unknown:
                 raise ValueError(

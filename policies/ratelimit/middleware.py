@@ -8,7 +8,9 @@ Every limited response carries the IETF httpapi ratelimit-headers fields (struct
 
 A rejection is a ``TooManyRequests`` problem with the same fields plus ``Retry-After``.
 Requests without a principal, or outside every route group, or in a group the caller's
-plan does not limit, pass through untouched.
+plan does not limit, pass through untouched. The route group is the resolved operation's
+(``state["route"].group``, from the gateway's operation table) when the chain resolved one;
+the configured ``route_groups`` (path prefixes) serve the middleware used on its own.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import redis.asyncio as aioredis
 from limits import RateLimitItem
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from policies.chain import Headers, PolicyChain
+from policies.chain import ROUTE_STATE_KEY, Headers, PolicyChain, RoutePolicy
 from policies.problems import TooManyRequests
 from policies.ratelimit.config import RateLimitConfig, RouteGroup
 from policies.ratelimit.limiter import Clock, Decision, RateLimiter, limit_key
@@ -120,7 +122,7 @@ class RateLimitGate:
         principal: RateLimitedPrincipal | None = state.get("principal")
         if principal is None:
             return ()
-        policy = self._policy_for(scope, principal)
+        policy = self._policy_for(scope, state, principal)
         if policy is None:
             return ()
         key = policy.key_for(principal.client_id, scope["method"])
@@ -139,12 +141,17 @@ class RateLimitGate:
             )
         return ((b"ratelimit-policy", policy.policy_header), (b"ratelimit", current))
 
-    def _policy_for(self, scope: Scope, principal: RateLimitedPrincipal) -> _Policy | None:
-        path: str = scope["path"]
-        root = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root):]
-        group = self._groups.match(path, scope["method"])
+    def _policy_for(self, scope: Scope, state: dict[str, Any],
+                    principal: RateLimitedPrincipal) -> _Policy | None:
+        route: RoutePolicy | None = state.get(ROUTE_STATE_KEY)
+        if route is not None:
+            group: str | None = route.group
+        else:
+            path: str = scope["path"]
+            root = scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root):]
+            group = self._groups.match(path, scope["method"])
         if group is None:
             return None
         name = getattr(principal, "plan", None)

@@ -26,7 +26,7 @@ from carriers.idempotency import (
 from carriers.models import Label, LabelRequest
 from carriers.registry import UnknownCarrierAccount
 from carriers.sandbox import SandboxCarrier, SandboxOptions
-from carriers.service import LabelNotFound, ShippingService
+from carriers.service import LabelNotFound, ShippingService, TrackingCarrierNotFound
 from tests.carriers.factories import (
     FakeClock,
     account,
@@ -406,5 +406,5 @@ async def test_track_by_account_id_or_carrier_code(label_store: IdempotencyStore
     by_code = await shipping.track("sandbox", label.tracking_number)
     assert by_account == by_code
     assert by_account.tracking_number == label.tracking_number
-    with pytest.raises(UnknownCarrierAccount):
+    with pytest.raises(TrackingCarrierNotFound):
         await shipping.track("pigeon", label.tracking_number)

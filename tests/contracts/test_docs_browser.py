@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from gateway.contracts.generator import document_names, documents
-from gateway.routes import operations
+from gateway.operations import operations
 from tests.support.redis_server import free_port
 
 pytestmark = pytest.mark.browser

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 
 from gateway.app import create_app
 from gateway.contracts.generator import documents
-from gateway.routes import operations
+from gateway.operations import operations
 from gateway.settings import Settings
 from tests.support.app import ADMIN
 

@@ -1,7 +1,7 @@
 from decimal import Decimal
 
-from gateway.api.v2 import InventoryListV2, InventoryV2, PriceV2
 from gateway.erp.demo_catalog import catalog
+from gateway.schemas.v2 import InventoryListV2, InventoryV2, PriceV2
 from tests.support.app import STOREFRONT, gateway
 
 

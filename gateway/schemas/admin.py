@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gateway.api.common import CustomerId, Sku
+from gateway.schemas.common import CustomerId, Sku
 
 _Name = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -25,6 +25,23 @@ class ChangeNotice(BaseModel):
     def tags(self) -> list[str]:
         return ([f"sku:{s}" for s in self.skus] + [f"customer:{c}" for c in self.customers]
                 + [f"price_list:{p}" for p in self.price_lists])
+
+
+class PurgeRequest(ChangeNotice):
+    """An operator's purge: names something to evict, or ``all``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"required": ["all"], "properties": {"all": {"const": True}}},
+        {"required": ["skus"], "properties": {"skus": {"minItems": 1}}},
+        {"required": ["customers"], "properties": {"customers": {"minItems": 1}}},
+        {"required": ["price_lists"], "properties": {"price_lists": {"minItems": 1}}},
+    ]})
+
+    @model_validator(mode="after")
+    def _names_something(self) -> PurgeRequest:
+        if not self.all and not self.tags():
+            raise ValueError("name skus, customers or price_lists to purge, or all: true")
+        return self
 
 
 class PurgeResult(BaseModel):

@@ -1,0 +1,216 @@
+"""The operation table: every operation the gateway serves, one row each.
+
+A row is the single source for its operation: method and path, the input models
+(path, query, body, headers), the scope it needs (``None``: public), the rate-limit
+route group it counts against, the problems and response it documents. From the rows
+come the routing (``gateway.dispatch``), validation and bounds before the handler runs,
+scope checks and route groups (``policies.chain.RoutePolicy``), metrics labels and the
+OpenAPI documents (``gateway.contracts.generator``). Searching for an operation id finds
+its row, its handler (named in the row) and its tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property, partial
+from typing import Any
+
+from pydantic import BaseModel
+
+from carriers.models import Label, LabelRequest, RateRequest, Tracking, VoidResult
+from carriers.service import RateShopResult
+from gateway.contracts.generator import CONTRACTS_TAG
+from gateway.routes import admin, auth, cache_admin, catalog, contracts, health, shipping
+from gateway.schemas.admin import ChangeNotice, PurgeRequest, PurgeResult
+from gateway.schemas.common import InventoryQuery, PriceQuery, PricesQuery, SkuPath
+from gateway.schemas.headers import IdempotencyHeaders
+from gateway.schemas.v1 import InventoryListV1, InventoryV1, PriceListV1, PriceV1
+from gateway.schemas.v2 import InventoryListV2, InventoryV2, PriceListV2, PriceV2
+from policies.auth import Scope as AuthScope
+from policies.chain import RoutePolicy
+
+__all__ = ["ROUTE_GROUPS", "Operation", "operations"]
+
+# rate-limit route groups: a plan names limits per group (``[ratelimit.plans.*.limits]``)
+ROUTE_GROUPS = ("inventory", "prices", "labels", "shipping", "admin", "default")
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    method: str
+    path: str
+    handler: Callable[..., Any]
+    summary: str
+    tag: str
+    # API version the operation belongs to ("v1", "v2"), or None for unversioned routes
+    version: str | None = None
+    # auth scope required; None means public (health, contracts, token, signed webhooks)
+    scope: AuthScope | None = None
+    group: str = "default"
+    path_params: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    headers: type[BaseModel] | None = None
+    # a body the handler reads itself, as ``raw`` bytes or from ``request`` (a signed
+    # webhook, the OAuth form): documented with this model and media type, not parsed here
+    raw_body: type[BaseModel] | None = None
+    raw_media_type: str = "application/json"
+    response: type[BaseModel] | None = None
+    status: int = 200
+    # problem statuses this operation documents beyond the ones every route can return
+    problems: tuple[int, ...] = ()
+    # the errors are this JSON model instead of problem+json (OAuth's token endpoint)
+    error_model: type[BaseModel] | None = None
+    # the response carries Cache-Status and Age
+    cached: bool = False
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.group not in ROUTE_GROUPS:
+            raise ValueError(f"{self.operation_id}: unknown route group {self.group!r}")
+
+    @property
+    def public(self) -> bool:
+        return self.scope is None
+
+    @cached_property
+    def policy(self) -> RoutePolicy:
+        return RoutePolicy(self.operation_id, self.public, self.scope, self.group)
+
+
+HEALTH = [
+    Operation("healthz", "GET", "/healthz", health.healthz, "Process is up", "operations",
+              response=health.Liveness),
+    Operation("readyz", "GET", "/readyz", health.readyz,
+              "Dependencies reachable (ready, degraded or draining)", "operations",
+              response=health.Readiness, problems=(503,)),
+]
+
+AUTH = [
+    Operation("issueToken", "POST", "/oauth/token", auth.token,
+              "OAuth 2.0 client-credentials grant: a JWT access token", "auth",
+              raw_body=auth.TokenForm, raw_media_type="application/x-www-form-urlencoded",
+              response=auth.TokenResponse, error_model=auth.OAuthError,
+              problems=(400, 401, 429),
+              description="Client authentication by HTTP Basic (client_secret_basic) or form "
+              "fields (client_secret_post), not both. Errors are OAuth 2.0 JSON "
+              "(RFC 6749 section 5.2), not problem+json."),
+    Operation("getJwks", "GET", "/.well-known/jwks.json", auth.jwks,
+              "Public keys that verify the gateway's access tokens (RFC 7517)", "auth",
+              response=auth.Jwks),
+]
+
+ADMIN = [
+    Operation("getCarrierStatus", "GET", "/admin/carriers", admin.carriers,
+              "Circuit breaker state of every carrier account on this replica", "admin",
+              scope="admin", group="admin", response=admin.CarrierStatus),
+    Operation("purgeCache", "POST", "/admin/cache/purge", cache_admin.purge,
+              "Evict cached availability and prices by SKU, customer, price list, or all",
+              "admin", scope="admin", group="admin", body=PurgeRequest, response=PurgeResult),
+    Operation("erpChangeNotice", "POST", "/webhooks/erp/{source}", cache_admin.erp_webhook,
+              "ERP change notice (HMAC-signed): evicts what changed on every replica",
+              "webhooks", path_params=cache_admin.SourcePath, raw_body=ChangeNotice,
+              response=PurgeResult, problems=(400, 401, 404, 413, 422),
+              description="Signed with X-Gateway-Timestamp and X-Gateway-Signature: "
+              "v1=<hex HMAC-SHA256(secret, '<timestamp>.' + body)>, at most max_age_seconds "
+              "old; or, where the source allows it, Frappe's X-Frappe-Webhook-Signature over "
+              "a Frappe document body (item_code, customer, price_list)."),
+    Operation("getMetrics", "GET", "/metrics", admin.metrics,
+              "Prometheus text exposition of request and component counters", "admin",
+              scope="admin", group="admin"),
+]
+
+
+def _catalog(version: str) -> list[Operation]:
+    v1 = version == "v1"
+    inventory, price = ((catalog.inventory_v1, catalog.price_v1) if v1
+                        else (catalog.inventory_v2, catalog.price_v2))
+    V = version.upper()
+    return [
+        Operation(f"getInventory{V}", "GET", f"/{version}/inventory/{{sku}}",
+                  partial(catalog.get_inventory, render=inventory),
+                  "Availability of one SKU per warehouse" if v1 else
+                  "Available-to-promise of one SKU per warehouse, with the next receipt",
+                  "inventory", version=version, scope="inventory:read", group="inventory",
+                  path_params=SkuPath, response=InventoryV1 if v1 else InventoryV2,
+                  problems=(503, 504), cached=True),
+        Operation(f"queryInventory{V}", "POST", f"/{version}/inventory/query",
+                  partial(catalog.query_inventory, render=inventory),
+                  "Availability of up to 100 SKUs" if v1 else
+                  "Available-to-promise of up to 100 SKUs", "inventory", version=version,
+                  scope="inventory:read", group="inventory", body=InventoryQuery,
+                  response=InventoryListV1 if v1 else InventoryListV2, problems=(503, 504),
+                  cached=True),
+        Operation(f"getPrice{V}", "GET", f"/{version}/prices/{{sku}}",
+                  partial(catalog.get_price, render=price),
+                  "Customer price of one SKU at a quantity" if v1 else
+                  "Customer price of one SKU at a quantity, money as decimal strings", "prices",
+                  version=version, scope="prices:read", group="prices", path_params=SkuPath,
+                  query=PriceQuery, response=PriceV1 if v1 else PriceV2, problems=(503, 504),
+                  cached=True),
+        Operation(f"queryPrices{V}", "POST", f"/{version}/prices/query",
+                  partial(catalog.query_prices, render=price),
+                  "Customer prices of up to 100 SKUs" if v1 else
+                  "Customer prices of up to 100 SKUs, money as decimal strings", "prices",
+                  version=version, scope="prices:read", group="prices", body=PricesQuery,
+                  response=PriceListV1 if v1 else PriceListV2, problems=(404, 503, 504),
+                  cached=True),
+    ]
+
+
+def _shipping(version: str) -> list[Operation]:
+    V = version.upper()
+    return [
+        Operation(f"rateShop{V}", "POST", f"/{version}/shipping/rates", shipping.rate_shop,
+                  "Rate-shop across the warehouse's carriers", "shipping", version=version,
+                  scope="shipping:rate", group="shipping", body=RateRequest,
+                  response=RateShopResult,
+                  description="Carriers are asked concurrently under one deadline. A carrier "
+                  "whose breaker is open, that timed out or failed with 5xx is replaced by "
+                  "fallback table rates (source=fallback, with the reason) next to the other "
+                  "carriers' live rates; its messages say why."),
+        Operation(f"buyLabel{V}", "POST", f"/{version}/shipping/labels",
+                  partial(shipping.buy_label, reprint=f"/{version}/shipping/labels/"),
+                  "Buy a label, exactly once per Idempotency-Key", "shipping", version=version,
+                  scope="labels:write", group="labels", body=LabelRequest,
+                  headers=IdempotencyHeaders, response=Label, status=201,
+                  problems=(409, 503),
+                  description="Never falls back to table rates: an unavailable carrier answers "
+                  "503 with Retry-After, and the retry with the same key buys at most once."),
+        Operation(f"getLabel{V}", "GET", f"/{version}/shipping/labels/{{label_id}}",
+                  shipping.get_label, "Reprint a bought label", "shipping", version=version,
+                  scope="labels:write", group="shipping", path_params=shipping.LabelPath,
+                  response=Label),
+        Operation(f"voidLabel{V}", "DELETE", f"/{version}/shipping/labels/{{label_id}}",
+                  shipping.void_label, "Void a bought label", "shipping", version=version,
+                  scope="labels:write", group="shipping", path_params=shipping.LabelPath,
+                  response=VoidResult, problems=(409, 503),
+                  description="409 when the carrier refuses (already manifested, too late); "
+                  "the problem carries the carrier's own words."),
+        Operation(f"track{V}", "GET",
+                  f"/{version}/shipping/tracking/{{carrier}}/{{tracking_number}}",
+                  shipping.track, "Tracking history, normalized status", "shipping",
+                  version=version, scope="tracking:read", group="shipping",
+                  path_params=shipping.TrackingPath, response=Tracking, problems=(503,)),
+    ]
+
+
+CONTRACTS = [
+    Operation("getOpenApiDocument", "GET", "/openapi/{version}.json",
+              contracts.openapi_document,
+              "OpenAPI 3.1 document of one API version (v1, v2 …) or of the platform API",
+              CONTRACTS_TAG, path_params=contracts.DocumentPath),
+    Operation("getDocs", "GET", "/docs", contracts.docs_page, "Human-readable API reference",
+              CONTRACTS_TAG),
+    Operation("getDocsAsset", "GET", "/docs/assets/{name}", contracts.docs_asset,
+              "Script and style sheet of the docs page", CONTRACTS_TAG,
+              path_params=contracts.AssetPath),
+]
+
+
+def operations() -> list[Operation]:
+    """Every operation, storefront reads (the hot path) first."""
+    return [*_catalog("v1"), *_catalog("v2"), *_shipping("v1"), *_shipping("v2"), *HEALTH,
+            *AUTH, *ADMIN, *CONTRACTS]
