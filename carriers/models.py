@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from carriers.decimals import PositiveDecimal
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -42,15 +44,19 @@ class DimensionUnit(StrEnum):
     IN = "in"
 
 
+# above 0 and at most 1000: a number, or a string in plain decimal notation
+Measure = Annotated[Decimal, *PositiveDecimal(1000, None)]
+
+
 class Dimensions(_Model):
-    length: Annotated[Decimal, Field(gt=0, le=1000)]
-    width: Annotated[Decimal, Field(gt=0, le=1000)]
-    height: Annotated[Decimal, Field(gt=0, le=1000)]
+    length: Measure
+    width: Measure
+    height: Measure
     unit: DimensionUnit = DimensionUnit.CM
 
 
 class Parcel(_Model):
-    weight: Annotated[Decimal, Field(gt=0, le=1000)]
+    weight: Measure
     weight_unit: WeightUnit = WeightUnit.KG
     dimensions: Dimensions | None = None
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from gateway.contracts.cli import add_parser as add_openapi_parser
 from gateway.settings import CONFIG_ENV, ConfigError, Settings, load_settings
+from policies.limits import InputLimits
 
 DEMO_BANNER = """\
 ================================================================================
@@ -26,6 +27,14 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def server_buffer_bytes(limits: InputLimits) -> int:
+    """h11's buffer for one request head, above the gateway's own limits: a head within
+    them reaches the gateway (and gets a 431 or 414 problem there, not h11's bare 400)."""
+    per_field = 4  # ": " and CRLF
+    return (limits.max_header_bytes + limits.max_header_count * per_field
+            + limits.max_path_bytes + limits.max_query_bytes + 1024)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -60,7 +69,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(DEMO_BANNER.format(labels=labels), file=sys.stderr, flush=True)
     uvicorn.run("gateway.asgi:app", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=False, server_header=False, log_level=args.log_level,
-                access_log=args.access_log, http=args.http)
+                access_log=args.access_log, http=args.http,
+                h11_max_incomplete_event_size=server_buffer_bytes(settings.limits))
     return 0
 
 

@@ -177,8 +177,8 @@ def problem_statuses(op: Operation) -> list[int]:
     if op.path_params or op.query or op.body or op.headers or op.raw_body:
         statuses.add(422)
     if op.query is not None:
-        statuses.add(414)
-    if op.headers is not None:
+        statuses |= {400, 414}  # 400: not percent-encoded UTF-8, or control characters
+    if op.headers is not None or op.path_params is not None:
         statuses.add(400)
     if op.body is not None or op.raw_body is not None:
         statuses |= set(BODY_PROBLEMS)

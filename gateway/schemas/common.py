@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from carriers.decimals import PositiveDecimal
 
 # any ERP item code that fits a path segment once percent-encoded: printable, spaces and
 # slashes inside (``HOSE 1/2``), no control characters, no space at either end
@@ -19,32 +20,9 @@ CustomerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$",
                                   examples=["CUST-001"])]
 WarehouseId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$",
                                    examples=["WH-EAST"])]
-# a quantity as text: plain decimal notation, above 0, at most 1,000,000 with 4 places.
-# Decimal() alone would also take "1_000", "1e3", "NaN" and surrounding spaces.
-QUANTITY_TEXT = (r"^(?=[0-9.]*[1-9])(?:[0-9]{1,6}(?:\.[0-9]{1,4})?|1000000(?:\.0{1,4})?)$")
-_QUANTITY_RE = re.compile(QUANTITY_TEXT)
-
-
-def quantity_text(value: Any) -> Any:
-    """Refuse a string that is not a quantity in plain notation (numbers pass to the model)."""
-    if isinstance(value, str) and not _QUANTITY_RE.fullmatch(value):
-        raise ValueError("a quantity above 0 and at most 1000000 in plain decimal notation "
-                         "(digits, at most 4 decimals) is expected, such as 12 or 2.5")
-    return value
-
-
-def _pattern_on_strings(schema: dict[str, Any]) -> None:
-    # the contract says which strings are quantities, so a client (or a fuzzer) sends only those
-    for branch in schema.get("anyOf", ()):
-        if branch.get("type") == "string":
-            branch["pattern"] = QUANTITY_TEXT
-
-
-# multiple_of puts the 4-decimal limit into the contract, not only into validation
-Quantity = Annotated[Decimal, Field(gt=0, le=1_000_000, max_digits=12, decimal_places=4,
-                                    multiple_of=Decimal("0.0001"), examples=["1"],
-                                    json_schema_extra=_pattern_on_strings),
-                     BeforeValidator(quantity_text)]
+# above 0, at most 1,000,000, 4 decimals: a number, or a string in plain decimal notation
+# (the contract's pattern says which strings), never "1_000", "1e3" or "NaN"
+Quantity = Annotated[Decimal, *PositiveDecimal(1_000_000, 4, max_digits=12, examples=["1"])]
 
 MAX_QUERY_ITEMS = 100
 

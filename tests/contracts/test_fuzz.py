@@ -25,8 +25,32 @@ from tests.support.app import ADMIN
 
 SEED = 20260513
 MAX_EXAMPLES = 25
+# problem types that say "your request does not follow the contract"
+CONTRACT_REFUSALS = {"https://erp-gateway.dev/problems/validation-failed",
+                     "https://erp-gateway.dev/problems/bad-request"}
+
+
+@schemathesis.check
+def valid_requests_pass_validation(ctx, response, case):
+    """A request generated from the contract is never refused as malformed (400, 422
+    validation-failed): the contract promises no more than the server accepts. Refusals on
+    the merits (an unknown carrier account, a SKU the ERP does not know) are the server's."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive:
+        return None
+    if response.status_code in (400, 422):
+        try:
+            kind = response.json().get("type")
+        except ValueError:
+            kind = None
+        assert kind not in CONTRACT_REFUSALS, (
+            f"schema-valid request refused as malformed: {response.text[:500]}")
+    return None
+
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, response_headers_conformance]
+          response_schema_conformance, response_headers_conformance,
+          valid_requests_pass_validation]
 
 # schemathesis runs the app's lifespan itself (once per app, for the rest of the process)
 app = create_app(Settings.embedded_demo())
