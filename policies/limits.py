@@ -12,9 +12,9 @@ max_header_bytes       16 384   431: names and values of all headers together
 max_path_bytes          2 048   414 (``UriTooLong``)
 max_query_bytes         4 096   414
 max_query_params           32   414
-max_body_bytes        262 144   413
+max_body_bytes         65 536   413
 max_json_depth             16   400: nesting of arrays and objects
-max_json_elements      10 000   400: array items plus object members, all levels
+max_json_elements       2 000   400: array items plus object members, all levels
 max_string_bytes        4 096   400 (JSON strings and keys); 414 for one query value
 max_errors_reported        20   the first N validation errors are listed, then a count
 =====================  =======  ======================================================
@@ -46,9 +46,9 @@ class InputLimits(BaseModel):
     max_path_bytes: int = Field(default=2048, ge=256, le=65536)
     max_query_bytes: int = Field(default=4096, ge=256, le=65536)
     max_query_params: int = Field(default=32, ge=1, le=1000)
-    max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
     max_json_depth: int = Field(default=16, ge=2, le=128)
-    max_json_elements: int = Field(default=10_000, ge=10, le=1_000_000)
+    max_json_elements: int = Field(default=2_000, ge=10, le=1_000_000)
     max_string_bytes: int = Field(default=4096, ge=64, le=1024 * 1024)
     max_errors_reported: int = Field(default=20, ge=1, le=1000)
 

@@ -122,31 +122,32 @@ def _check_shape(data: Any, limits: InputLimits) -> None:
     """Depth, element count and string sizes of a decoded document (iterative: no recursion)."""
     max_depth, max_elements = limits.max_json_depth, limits.max_json_elements
     max_string = limits.max_string_bytes
+    if type(data) is str and len(data) > max_string:
+        raise BadRequest(f"a string of {len(data)} characters exceeds the limit of {max_string}")
     elements = 0
-    stack: list[tuple[Any, int]] = [(data, 1)]
+    stack: list[tuple[Any, int]] = [(data, 1)] if type(data) in (dict, list) else []
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, dict):
-            children: Any = value.values()
-            for key in value:
-                if len(key) > max_string:
-                    raise BadRequest(f"an object key of {len(key)} characters exceeds the "
-                                     f"limit of {max_string}")
-        elif isinstance(value, list):
-            children = value
-        else:
-            if isinstance(value, str) and len(value) > max_string:
-                raise BadRequest(f"a string of {len(value)} characters exceeds the limit of "
-                                 f"{max_string}")
-            continue
         if depth > max_depth:
             raise BadRequest(f"the JSON body nests deeper than {max_depth} levels")
         elements += len(value)
         if elements > max_elements:
             raise BadRequest(f"the JSON body has more than {max_elements} array items and "
                              "object members")
-        stack.extend((child, depth + 1) for child in children
-                     if isinstance(child, dict | list | str))
+        if type(value) is dict:
+            if value and max(map(len, value)) > max_string:
+                raise BadRequest(f"an object key exceeds the limit of {max_string} characters")
+            children: Any = value.values()
+        else:
+            children = value
+        for child in children:
+            kind = type(child)
+            if kind is str:
+                if len(child) > max_string:
+                    raise BadRequest(f"a string of {len(child)} characters exceeds the limit "
+                                     f"of {max_string}")
+            elif kind is dict or kind is list:
+                stack.append((child, depth + 1))
 
 
 def decode_json(raw: bytes, limits: InputLimits = DEFAULT_LIMITS) -> Any:
@@ -165,13 +166,92 @@ def decode_json(raw: bytes, limits: InputLimits = DEFAULT_LIMITS) -> Any:
     return data
 
 
+class _UnknownKeys:
+    """Finds members a model forbids (``extra="forbid"``) along its JSON schema.
+
+    pydantic reports each one as an error, and turning thousands of them into dicts costs
+    milliseconds; when there are more than the problem lists, this walk counts them and the
+    problem lists the first few without asking pydantic.
+    """
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        schema = model.model_json_schema()
+        self.defs: dict[str, Any] = schema.get("$defs", {})
+        self.root = schema
+
+    def _resolve(self, node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            node = self.defs[node["$ref"].rsplit("/", 1)[1]]
+        return node
+
+    def find(self, data: Any) -> tuple[list[str], int]:
+        found: list[str] = []
+        total = 0
+        stack: list[tuple[Any, dict[str, Any], str]] = [(data, self.root, "#")]
+        while stack:
+            value, node, pointer = stack.pop()
+            node = self._resolve(node)
+            branches = [self._resolve(b) for b in node.get("anyOf", ())]
+            if branches:
+                fitting = [b for b in branches if b.get("type") == _json_type(value)]
+                if len(fitting) != 1:
+                    continue  # ambiguous: pydantic decides
+                node = fitting[0]
+            if isinstance(value, dict) and node.get("type") == "object":
+                props: dict[str, Any] = node.get("properties", {})
+                if node.get("additionalProperties") is False:
+                    extra = [key for key in value if key not in props]
+                    total += len(extra)
+                    found.extend(f"{pointer}/{_escape(k)}" for k in extra[:64 - len(found)])
+                stack.extend((child, props[key], f"{pointer}/{_escape(key)}")
+                             for key, child in value.items()
+                             if key in props and isinstance(child, dict | list))
+            elif isinstance(value, list) and isinstance(node.get("items"), dict):
+                stack.extend((item, node["items"], f"{pointer}/{i}")
+                             for i, item in enumerate(value) if isinstance(item, dict | list))
+        return found, total
+
+
+def _json_type(value: Any) -> str:
+    match value:
+        case dict():
+            return "object"
+        case list():
+            return "array"
+        case str():
+            return "string"
+        case bool():
+            return "boolean"
+        case None:
+            return "null"
+        case _:
+            return "number"
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+_unknown_keys: dict[type[BaseModel], _UnknownKeys] = {}
+
+
 def parse_body(raw: bytes, model: type[M], limits: InputLimits = DEFAULT_LIMITS) -> M:
     """A body model from raw JSON bytes (400 for the JSON itself, 422 for the schema)."""
     data = decode_json(raw, limits)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise validation_failed(body_errors(exc, limits), exc.error_count()) from None
+        total = exc.error_count()
+        if total > limits.max_errors_reported:
+            finder = _unknown_keys.get(model)
+            if finder is None:
+                finder = _unknown_keys[model] = _UnknownKeys(model)
+            unknown, count = finder.find(data)
+            if count > limits.max_errors_reported:
+                listed = [{"pointer": p, "detail": "Extra inputs are not permitted"}
+                          for p in unknown[:limits.max_errors_reported]]
+                raise validation_failed(listed, total) from None
+        raise validation_failed(body_errors(exc, limits), total) from None
 
 
 def parse_params(values: Mapping[str, Any], model: type[M], where: str,

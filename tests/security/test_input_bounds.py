@@ -161,20 +161,44 @@ async def test_twenty_thousand_unknown_keys_get_a_bounded_problem():
     doc = {"skus": ["SKU-0001"], **{f"k{i}": 1 for i in range(20_000)}}
     async with gateway() as (_, client):
         response = await client.post("/v1/inventory/query", json=doc, headers=STOREFRONT)
-    # beyond the element limit: refused before the model lists 20,000 errors
-    _problem(response, 400)
+    # 209 KB: beyond the body limit, refused before anything decodes it
+    _problem(response, 413)
     assert len(response.content) < 2048
 
 
-async def test_validation_errors_are_listed_up_to_the_limit_then_counted():
-    n = LIMITS.max_errors_reported * 5
+async def test_more_members_than_the_element_limit_are_a_400_before_validation():
+    doc = {"skus": ["SKU-0001"], **{f"{i:x}": 1 for i in range(LIMITS.max_json_elements)}}
+    raw = json.dumps(doc, separators=(",", ":")).encode()
+    assert len(raw) < LIMITS.max_body_bytes
+    async with gateway() as (_, client):
+        response = await client.post("/v1/inventory/query", content=raw,
+                                     headers={**STOREFRONT, "Content-Type": "application/json"})
+    assert "array items and object members" in _problem(response, 400)["detail"]
+    assert len(response.content) < 2048
+
+
+@pytest.mark.parametrize("n", [LIMITS.max_errors_reported * 5, LIMITS.max_json_elements - 5])
+async def test_validation_errors_are_listed_up_to_the_limit_then_counted(n):
     doc = {"skus": ["SKU-0001"], **{f"k{i}": 1 for i in range(n)}}
     async with gateway() as (_, client):
         response = await client.post("/v1/inventory/query", json=doc, headers=STOREFRONT)
     body = _problem(response, 422)
+    assert body["errors"][0] == {"pointer": "#/k0", "detail": "Extra inputs are not permitted"}
     assert len(body["errors"]) == LIMITS.max_errors_reported
     assert body["errors_omitted"] == n - LIMITS.max_errors_reported
     assert f"(and {n - 1} more)" in body["detail"]
+
+
+async def test_unknown_members_deep_in_a_body_are_listed_with_their_pointers():
+    items = [{"sku": "SKU-0001", **{f"x{j}": 1 for j in range(5)}} for _ in range(100)]
+    async with gateway() as (_, client):
+        response = await client.post("/v1/prices/query", json={"customer": "CUST-001",
+                                                               "items": items},
+                                     headers=STOREFRONT)
+    body = _problem(response, 422)
+    assert len(body["errors"]) == LIMITS.max_errors_reported
+    assert all(e["pointer"].startswith("#/items/") for e in body["errors"])
+    assert body["errors_omitted"] == 500 - LIMITS.max_errors_reported
 
 
 async def test_a_long_string_anywhere_in_a_body_is_refused():
