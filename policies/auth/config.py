@@ -25,6 +25,8 @@ from policies.auth.hashing import parse_api_key_hash, parse_scrypt_hash
 from policies.auth.types import ALL_SCOPES, Scope
 
 _ID_PATTERN = r"^[A-Za-z0-9._-]{1,128}$"
+# a warehouse code as the shipping config spells it
+_WAREHOUSE = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")]
 
 SigningAlgorithm = Literal["Ed25519", "ES256", "RS256"]
 
@@ -55,6 +57,8 @@ class ClientConfig(_Model):
     plan: str = "default"
     # API versions this client may call; empty means all
     versions: list[str] = []
+    # warehouses this client may buy, reprint and void labels for; empty means all
+    warehouses: list[_WAREHOUSE] = []
 
     @field_validator("secret_hash")
     @classmethod
@@ -125,6 +129,11 @@ class ExternalIssuerConfig(_Model):
     allowed_scopes: list[Scope] = Field(default_factory=lambda: list(ALL_SCOPES))
     plan: str = "default"
     versions: list[str] = []
+    # warehouses this issuer's callers may ship from; empty means all
+    warehouses: list[_WAREHOUSE] = []
+    # an explicit outbound proxy for the JWKS fetch (the environment's proxy settings are
+    # never read)
+    proxy: str | None = None
 
     @field_validator("algorithms")
     @classmethod
