@@ -50,10 +50,10 @@ def _contracts() -> Contracts:
 
 def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starlette:
     """Build the ASGI app. ``erp`` replaces the configured connector (tests, drills)."""
-    auth = build_auth(settings.auth or _demo_auth())
     requests = RequestMetrics()
     # clients connect lazily: building them here lets the gates hold them
     redis = redis_client(settings.redis) if settings.redis else None
+    auth = build_auth(settings.auth or _demo_auth(), redis=redis)
     limiter = (RateLimiter.from_url(settings.ratelimit, settings.redis.url) if settings.redis
                else RateLimiter.local(settings.ratelimit))
     router = Router(operations())

@@ -12,6 +12,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from policies.auth.attempts import client_address
 from policies.auth.keys import KeyRing
 from policies.auth.oauth import FormRequest, TokenServer
 
@@ -64,7 +65,8 @@ def token_endpoint(server: TokenServer) -> Endpoint:
                 raise InvalidRequestError("use one client authentication method, not two")
         except (InvalidRequestError, InsecureTransportError) as error:
             return server.error_response(error)
-        return await server.token_response(FormRequest("POST", url, request.headers, form))
+        return await server.token_response(FormRequest("POST", url, request.headers, form),
+                                           client_address(request.scope))
 
     return token
 
