@@ -19,12 +19,11 @@ from starlette.middleware import Middleware
 from caching import TieredCache
 from gateway.catalog import CatalogService
 from gateway.dispatch import Router
-from gateway.erp import build_connector
 from gateway.erp.base import ErpConnector
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.metrics import MetricsExport, RequestMetrics
 from gateway.operations import operations
-from gateway.resources import redis_client, shipping_service
+from gateway.resources import erp_connector, redis_client, shipping_service
 from gateway.routes.contracts import Contracts
 from gateway.routes.health import ReadinessProbe
 from gateway.services import Services
@@ -60,7 +59,7 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        connector = erp or build_connector(settings.erp)
+        connector = erp or erp_connector(settings)
         shipping = shipping_service(settings, redis)
         tiered = TieredCache(settings.cache, redis)
         await tiered.start()
