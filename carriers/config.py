@@ -15,7 +15,7 @@ from carriers.models import ServiceLevel
 
 _Name = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
 # an outbound HTTP proxy, given explicitly: the environment's *_PROXY variables are never read
-ProxyUrl = Annotated[str, Field(pattern=r"^(https?|socks5h?)://[^\s/]+/?$")]
+ProxyUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+/?$")]
 
 
 class _Config(BaseModel):

@@ -153,7 +153,7 @@ class ExternalIssuerConfig(_Model):
     warehouses: list[_WAREHOUSE] = []
     # an explicit outbound proxy for the JWKS fetch (the environment's proxy settings are
     # never read)
-    proxy: Annotated[str, Field(pattern=r"^(https?|socks5h?)://[^\s/]+/?$")] | None = None
+    proxy: Annotated[str, Field(pattern=r"^https?://[^\s/]+/?$")] | None = None
 
     @field_validator("algorithms")
     @classmethod

@@ -61,6 +61,8 @@ def token_endpoint(server: TokenServer) -> Endpoint:
                     raise InsecureTransportError()
                 # authlib checks the URL's scheme only; the operator vouched for the transport
                 url = str(request.url.replace(scheme="https"))
+            if len(request.headers.getlist("authorization")) > 1:
+                raise InvalidRequestError("send one Authorization header, not several")
             if "authorization" in request.headers and "client_secret" in form:
                 raise InvalidRequestError("use one client authentication method, not two")
         except (InvalidRequestError, InsecureTransportError) as error:

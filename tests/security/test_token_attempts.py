@@ -235,3 +235,21 @@ async def test_with_redis_down_attempts_are_counted_on_the_replica(
         await client.aclose()
     assert [r.status_code for r in answers] == [401] * 10 + [429]
     assert len(scrypt.calls) == 10
+
+
+async def test_two_authorization_headers_on_the_token_endpoint_are_refused_unhashed(
+        config: AuthConfig, scrypt: ScryptLog) -> None:
+    components = build_auth(config)
+    basic = httpx.BasicAuth("shop", "shop-secret")._auth_header
+    wrong = httpx.BasicAuth("wms", "wrong")._auth_header
+    async with _client(make_app(components), ATTACKER) as http:
+        answers = [await http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                   headers=[("Authorization", a), ("Authorization", b)])
+                   for a, b in ((basic, wrong), (wrong, basic), (basic, basic))]
+    await components.aclose()
+    for response in answers:
+        assert response.status_code == 400
+        assert response.json() == {"error": "invalid_request",
+                                   "error_description": "send one Authorization header, "
+                                                        "not several"}
+    assert scrypt.calls == []
