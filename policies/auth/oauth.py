@@ -58,6 +58,7 @@ from policies.problems import TooManyRequests
 logger = logging.getLogger(__name__)
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+_THROTTLE_LOG_SECONDS = 10.0
 # every response of the token endpoint, errors included (RFC 6749 §5.1)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -158,6 +159,8 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
         self.attempts = attempts or FailedAttempts(config.token_attempts)
         # bounds threads (and scrypt's 32 MiB each) spent on token requests at once
         self.limiter = anyio.CapacityLimiter(config.token_attempts.max_concurrent_checks)
+        self._clock = clock
+        self._throttle_logged_at = -_THROTTLE_LOG_SECONDS
         self.register_grant(_ClientCredentialsGrant)
 
     def query_client(self, client_id: str) -> OAuthClient:
@@ -204,8 +207,11 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
             throttled = await self.attempts.admit(keys, places)
             if throttled is not None:
                 item = throttled.limit
-                logger.warning("token attempts throttled by %s (limit %d per %d s)",
-                               throttled.what, item.amount, item.get_expiry())
+                if self._clock() - self._throttle_logged_at >= _THROTTLE_LOG_SECONDS:
+                    # a flood must not flood the log too: one line per interval
+                    self._throttle_logged_at = self._clock()
+                    logger.warning("token attempts throttled by %s (limit %d per %d s)",
+                                   throttled.what, item.amount, item.get_expiry())
                 problem = TooManyRequests(
                     f"too many failed token requests for this {throttled.what}: at most "
                     f"{item.amount} per {item.get_expiry()} s; retry in "
