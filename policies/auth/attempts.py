@@ -10,16 +10,21 @@ Only failures count, but attempts still being checked count too: of 64 concurren
 secrets for one client id, only the first ``limit`` reach scrypt (per replica). Client ids
 are keyed by their SHA-256, so an unknown id is counted and refused exactly like a known
 one and any id fits in a key.
+
+Admitted checks also queue per key: one at a time per client id, and per source address at
+most all but one of the check threads, so a flood admitted up to its limits never holds
+every thread and another client's request starts its check at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from math import ceil
 
@@ -57,6 +62,8 @@ class _Key:
     what: str
     key: str
     item: RateLimitItem
+    # checks of this key running at once
+    concurrency: int
 
 
 class FailedAttempts:
@@ -70,16 +77,18 @@ class FailedAttempts:
         self._clock = clock
         self._local = LocalWindows(clock)
         self._checking: Counter[str] = Counter()
+        self._address_concurrency = max(1, config.max_concurrent_checks - 1)
+        self._queues: dict[str, asyncio.Semaphore] = {}
         self._redis_retry_at = 0.0
 
     def keys(self, client_id: str | None, address: str) -> list[_Key]:
         """The counters one attempt is checked and counted on."""
         keys = [_Key("address", self._per_address.key_for("token", "address", _digest(address)),
-                     self._per_address)]
+                     self._per_address, self._address_concurrency)]
         if client_id is not None:
             keys.append(_Key("client",
                              self._per_client.key_for("token", "client", _digest(client_id)),
-                             self._per_client))
+                             self._per_client, 1))
         return keys
 
     @contextmanager
@@ -96,6 +105,23 @@ class FailedAttempts:
                 self._checking[key.key] -= 1
                 if not self._checking[key.key]:
                     del self._checking[key.key]
+                    self._queues.pop(key.key, None)
+
+    @asynccontextmanager
+    async def queued(self, keys: list[_Key]) -> AsyncIterator[None]:
+        """Wait for this attempt's turn on every key (inside ``checking``, keys in order)."""
+        taken: list[asyncio.Semaphore] = []
+        try:
+            for key in keys:
+                queue = self._queues.get(key.key)
+                if queue is None:
+                    queue = self._queues[key.key] = asyncio.Semaphore(key.concurrency)
+                await queue.acquire()
+                taken.append(queue)
+            yield
+        finally:
+            for queue in reversed(taken):
+                queue.release()
 
     async def admit(self, keys: list[_Key], places: list[int]) -> Throttled | None:
         """None if the attempt may be checked; else the limit it is over."""

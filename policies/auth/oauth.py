@@ -218,10 +218,11 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
                     f"{throttled.retry_after} s", retry_after=throttled.retry_after,
                     headers=dict(NO_STORE), extensions={"error": "slow_down"})
                 return problem.response("/oauth/token")
-            response: Response = await anyio.to_thread.run_sync(
-                self.create_token_response, request, limiter=self.limiter)
-            if response.status_code == 401:
-                await self.attempts.failed(keys)
+            async with self.attempts.queued(keys):
+                response: Response = await anyio.to_thread.run_sync(
+                    self.create_token_response, request, limiter=self.limiter)
+                if response.status_code == 401:
+                    await self.attempts.failed(keys)
         return response
 
 

@@ -48,7 +48,8 @@ def config() -> AuthConfig:
 
 
 class ScryptLog:
-    """Every scrypt the gateway runs, in order: (secret, n, r, p, length)."""
+    """Every scrypt the gateway runs, in order: (secret, n, r, p, length); and the most
+    wrong-secret checks ever running at once."""
 
     def __init__(self, real: Callable[..., bytes]) -> None:
         self.calls: list[tuple[str, int, int, int, int]] = []
@@ -56,12 +57,23 @@ class ScryptLog:
         self._lock = threading.Lock()
         self.started = asyncio.Event()
         self._loop = asyncio.get_running_loop()
+        self._running_wrong = 0
+        self.most_wrong_at_once = 0
 
     def __call__(self, secret: str, salt: bytes, n: int, r: int, p: int, length: int) -> bytes:
+        wrong = secret.startswith(("wrong-", "x"))
         with self._lock:
             self.calls.append((secret, n, r, p, length))
+            if wrong:
+                self._running_wrong += 1
+                self.most_wrong_at_once = max(self.most_wrong_at_once, self._running_wrong)
         self._loop.call_soon_threadsafe(self.started.set)
-        return self._real(secret, salt, n, r, p, length)
+        try:
+            return self._real(secret, salt, n, r, p, length)
+        finally:
+            if wrong:
+                with self._lock:
+                    self._running_wrong -= 1
 
     def secrets(self) -> list[str]:
         return [call[0] for call in self.calls]
@@ -125,8 +137,10 @@ async def test_wrong_secrets_for_one_client_reach_scrypt_ten_times_and_a_bystand
     assert legit.status_code == 200, legit.text
     attacks = [s for s in scrypt.secrets() if s.startswith("wrong-")]
     assert len(attacks) == 10  # 290 refusals cost no scrypt
-    # the bystander waited for at most the ten checks admitted before it, not for 300
+    # the bystander waited for at most the ten checks admitted before it, not for 300,
+    # and those ran one at a time: a check thread was always free for another client
     assert scrypt.secrets().index("wms-secret") <= 10
+    assert scrypt.most_wrong_at_once == 1
 
 
 async def test_one_address_rotating_client_ids_is_limited_per_address(
@@ -145,6 +159,8 @@ async def test_one_address_rotating_client_ids_is_limited_per_address(
     assert legit.status_code == 200
     assert scrypt.secrets().count("x") == 30
     assert scrypt.secrets().index("shop-secret") <= 30
+    # one address holds at most all but one of the two check threads
+    assert scrypt.most_wrong_at_once == 1
     # the address is spent even for a right secret, and that costs no scrypt either
     _assert_throttled(later, "address")
     assert "wms-secret" not in scrypt.secrets()
