@@ -9,10 +9,14 @@ default parameters, about 0.1 s each). Rounds alternate:
   ids cost what known ones do), from a loopback address of their own, and the same
   bystander request from another address once the first flood answer is back.
 
+The bystander runs in a process of its own, so its latency is the gateway's and not that
+of the process driving the flood.
+
 Per round: the bystander's latency, the flood's status counts, and the gateway's CPU
 (utime + stime from /proc/PID/stat) over the round. Prints a Markdown table.
 
     .venv/bin/python bench/token_flood.py [--rounds 4] [--attempts 300] [--concurrency 64]
+    .venv/bin/python bench/token_flood.py --code ../other-checkout   # serve that code instead
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import argparse
 import asyncio
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -52,12 +57,48 @@ async def token(http: httpx.AsyncClient, client_id: str, secret: str) -> tuple[i
     return response.status_code, time.perf_counter() - started
 
 
-async def quiet(base: str) -> tuple[int, float]:
-    async with client(base, "127.0.0.2", 1) as http:
-        return await token(http, *BYSTANDER)
+# the bystander process: imports first, then one request per line read, timed
+BYSTANDER_SCRIPT = """
+import sys, time, httpx
+transport = httpx.HTTPTransport(local_address="127.0.0.2")
+with httpx.Client(base_url=sys.argv[1], transport=transport, timeout=120,
+                  trust_env=False) as http:
+    print("ready", flush=True)
+    for _ in sys.stdin:
+        started = time.perf_counter()
+        response = http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                             auth=(sys.argv[2], sys.argv[3]))
+        print(response.status_code, time.perf_counter() - started, flush=True)
+"""
 
 
-async def flood(base: str, round_no: int, attempts: int,
+class Bystander:
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self._proc = proc
+
+    @classmethod
+    async def start(cls, base: str) -> Bystander:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", BYSTANDER_SCRIPT, base, *BYSTANDER,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        assert proc.stdout is not None
+        await proc.stdout.readline()  # "ready"
+        return cls(proc)
+
+    async def request(self) -> tuple[int, float]:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(b"go\n")
+        await self._proc.stdin.drain()
+        status, seconds = (await self._proc.stdout.readline()).split()
+        return int(status), float(seconds)
+
+    async def stop(self) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        await self._proc.wait()
+
+
+async def flood(base: str, bystander: Bystander, round_no: int, attempts: int,
                 concurrency: int) -> tuple[Counter[int], tuple[int, float]]:
     first = asyncio.Event()
     gate = asyncio.Semaphore(concurrency)
@@ -72,34 +113,41 @@ async def flood(base: str, round_no: int, attempts: int,
     async with attacker:
         tasks = [asyncio.create_task(one(i)) for i in range(attempts)]
         await first.wait()
-        bystander = await quiet(base)
+        answer = await bystander.request()
         statuses = Counter(await asyncio.gather(*tasks))
-    return statuses, bystander
+    return statuses, answer
 
 
 async def run(base: str, pid: int, rounds: int, attempts: int, concurrency: int) -> None:
-    await quiet(base)  # warm up: imports, first connection
+    bystander = await Bystander.start(base)
+    await bystander.request()  # warm up: the first connection
     rows = []
-    for round_no in range(rounds):
-        before = cpu_seconds(pid)
-        status, alone = await quiet(base)
-        quiet_cpu = cpu_seconds(pid) - before
-        before = cpu_seconds(pid)
-        statuses, (b_status, during) = await flood(base, round_no, attempts, concurrency)
-        flood_cpu = cpu_seconds(pid) - before
-        rows.append((round_no + 1, status, alone, quiet_cpu, statuses, b_status, during,
-                     flood_cpu))
+    try:
+        for round_no in range(rounds):
+            before = cpu_seconds(pid)
+            status, alone = await bystander.request()
+            quiet_cpu = cpu_seconds(pid) - before
+            before = cpu_seconds(pid)
+            statuses, (b_status, during) = await flood(base, bystander, round_no, attempts,
+                                                       concurrency)
+            flood_cpu = cpu_seconds(pid) - before
+            rows.append((round_no + 1, status, alone, quiet_cpu, statuses, b_status, during,
+                         flood_cpu))
+    finally:
+        await bystander.stop()
     print(f"\nMachine: {machine()}\n")
     print(f"{attempts} wrong secrets at {concurrency} concurrent per flood round\n")
-    print("| round | bystander alone (ms) | bystander during flood (ms) | ratio | flood "
-          "answers | gateway CPU, flood round (s) | CPU per flood request (ms) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| round | bystander alone (ms) | gateway CPU for it (ms) | bystander during flood "
+          "(ms) | ratio | flood answers | gateway CPU, flood round (s) | CPU per flood "
+          "request (ms) |")
+    print("|---|---|---|---|---|---|---|---|")
     ratios = []
-    for n, status, alone, _, statuses, b_status, during, cpu in rows:
+    for n, status, alone, quiet_cpu, statuses, b_status, during, cpu in rows:
         ratios.append(during / alone)
         answers = ", ".join(f"{count} x {code}" for code, count in sorted(statuses.items()))
-        print(f"| {n} | {alone * 1000:.0f} ({status}) | {during * 1000:.0f} ({b_status}) | "
-              f"{during / alone:.2f} | {answers} | {cpu:.2f} | {cpu / attempts * 1000:.1f} |")
+        print(f"| {n} | {alone * 1000:.0f} ({status}) | {quiet_cpu * 1000:.0f} | "
+              f"{during * 1000:.0f} ({b_status}) | {during / alone:.2f} | {answers} | "
+              f"{cpu:.2f} | {cpu / attempts * 1000:.1f} |")
     print(f"\nratio median {statistics.median(ratios):.2f}, range "
           f"{min(ratios):.2f} to {max(ratios):.2f}")
 
@@ -109,12 +157,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--attempts", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--code", type=Path, default=None,
+                        help="serve the gateway from this checkout (e.g. an earlier commit)")
     args = parser.parse_args()
+    env = {"PYTHONPATH": str(args.code.resolve())} if args.code else None
     config = Path(tempfile.mkdtemp(prefix="token-flood-")) / "gateway.toml"
     config.write_text(CONFIG)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with process(gateway_cmd(config, port), ready_url=f"{base}/healthz") as proc:
+    with process(gateway_cmd(config, port), ready_url=f"{base}/healthz", env=env) as proc:
         # the CLI execs uvicorn in this process; with one worker it serves here
         asyncio.run(run(base, proc.pid, args.rounds, args.attempts, args.concurrency))
 
