@@ -212,11 +212,13 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
                     self._throttle_logged_at = self._clock()
                     logger.warning("token attempts throttled by %s (limit %d per %d s)",
                                    throttled.what, item.amount, item.get_expiry())
+                detail = (f"too many failed token requests for this {throttled.what}: at "
+                          f"most {item.amount} per {item.get_expiry()} s; retry in "
+                          f"{throttled.retry_after} s")
+                # problem+json that an OAuth client can read too
                 problem = TooManyRequests(
-                    f"too many failed token requests for this {throttled.what}: at most "
-                    f"{item.amount} per {item.get_expiry()} s; retry in "
-                    f"{throttled.retry_after} s", retry_after=throttled.retry_after,
-                    headers=dict(NO_STORE), extensions={"error": "slow_down"})
+                    detail, retry_after=throttled.retry_after, headers=dict(NO_STORE),
+                    extensions={"error": "slow_down", "error_description": detail})
                 return problem.response("/oauth/token")
             async with self.attempts.queued(keys):
                 response: Response = await anyio.to_thread.run_sync(

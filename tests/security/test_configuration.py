@@ -95,7 +95,7 @@ plan = "storefront"
 
 async def test_kind_none_answers_503_on_catalog_routes_and_no_carriers_rate_nothing() -> None:
     settings = Settings(auth=auth_config(), erp={"kind": "none"}, shipping={"accounts": []},
-                        ratelimit={"plans": {"tight": {}}, "route_groups": []})
+                        ratelimit={"plans": {"tight": {}}})
     async with gateway(settings) as (_, client):
         stock = await client.get("/v1/inventory/SKU-0001", headers=key_of("wms-a"))
         ready = await client.get("/readyz")

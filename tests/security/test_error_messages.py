@@ -20,6 +20,6 @@ async def test_unknown_accounts_and_labels_are_named_in_full(settings: Settings)
     assert label.json()["detail"] == ("no carrier account 'no-such-account' serves "
                                       "warehouse WH-EAST")
     assert track.status_code == 404
-    assert track.json()["detail"] == "no carrier account or code 'nocarrier'"
+    assert track.json()["detail"] == "no carrier account or code 'nocarrier' tracks here"
     assert reprint.status_code == 404
     assert reprint.json()["detail"] == "no label 'abc'"

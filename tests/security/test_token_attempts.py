@@ -114,6 +114,7 @@ def _assert_throttled(response: httpx.Response, what: str) -> None:
     assert response.headers["cache-control"] == "no-store"
     body = response.json()
     assert body["error"] == "slow_down"
+    assert body["error_description"] == body["detail"]
     assert f"too many failed token requests for this {what}" in body["detail"]
 
 
