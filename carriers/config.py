@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from carriers.models import ServiceLevel
 
 _Name = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+# an outbound HTTP proxy, given explicitly: the environment's *_PROXY variables are never read
+ProxyUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+/?$")]
 
 
 class _Config(BaseModel):

@@ -26,10 +26,16 @@ _CONNECT_SECONDS = 5.0
 
 
 def carrier_client(base_url: str, timeout_seconds: float, *, auth: httpx.Auth | None = None,
-                   headers: Mapping[str, str] | None = None) -> httpx.AsyncClient:
-    """One account's pooled client: JSON accepted, the account's time budget per call."""
+                   headers: Mapping[str, str] | None = None,
+                   proxy: str | None = None) -> httpx.AsyncClient:
+    """One account's pooled client: JSON accepted, the account's time budget per call.
+
+    Proxies come from the account's options only (``proxy``), never from the environment.
+    """
     return httpx.AsyncClient(
         base_url=base_url,
+        trust_env=False,
+        proxy=proxy,
         auth=auth,
         timeout=httpx.Timeout(timeout_seconds,
                               connect=min(timeout_seconds, _CONNECT_SECONDS)),

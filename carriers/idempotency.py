@@ -1,4 +1,7 @@
-"""Label idempotency: one purchase per (client id, Idempotency-Key), whatever happens.
+"""Label idempotency: one purchase per (caller, Idempotency-Key), whatever happens.
+
+The caller is the principal's ``key`` (an external caller's is qualified by its issuer), kept
+in the record's ``client_id``; the label is stored with its owner (``carriers.tenancy``).
 
 A record is claimed (persisted, state ``in_progress``, with a fresh label id and a claim
 token) BEFORE the carrier is called. Whoever wins the claim buys; everyone else with the
@@ -42,6 +45,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -50,6 +54,7 @@ from pydantic import BaseModel, ConfigDict
 from carriers.base import CapabilityMissing, CarrierError, CarrierRejected, CarrierUnavailable
 from carriers.config import IdempotencyConfig
 from carriers.models import CarrierMessage, Label
+from carriers.tenancy import LabelOwner
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -100,6 +105,7 @@ class StoredError(BaseModel):
 class IdempotencyRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    # the caller's principal key (not the bare client id of an external token)
     client_id: str
     key: str
     fingerprint: str
@@ -113,6 +119,15 @@ class IdempotencyRecord(BaseModel):
     created_at: float
     updated_at: float
     expires_at: float
+    # the warehouse the label ships from (None in records written before it was kept)
+    warehouse: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLabel:
+    label: Label
+    # None for labels stored before owners were recorded
+    owner: LabelOwner | None
 
 
 class IdempotencyError(Exception):
@@ -159,10 +174,15 @@ class IdempotencyStore(Protocol):
         """Delete the record if its token is still ``expected_token`` (operator clean-up)."""
         ...
 
-    async def save_label(self, label: Label) -> None:
+    async def save_label(self, label: Label, owner: LabelOwner | None = None) -> None:
+        """Store the label with its owner (replacing the label, keeping a known owner)."""
         ...
 
     async def get_label(self, label_id: str) -> Label | None:
+        ...
+
+    async def get_stored_label(self, label_id: str) -> StoredLabel | None:
+        """The label and who owns it."""
         ...
 
     async def mark_voided(self, label_id: str) -> Label | None:

@@ -1,4 +1,4 @@
-"""Runs a label purchase at most once per (client id, Idempotency-Key).
+"""Runs a label purchase at most once per (caller key, Idempotency-Key).
 
 The record states, what each failure turns into and the crash-recovery decision are
 described in ``carriers.idempotency``; this module is the state machine over a store.
@@ -35,6 +35,7 @@ from carriers.idempotency import (
     new_label_id,
 )
 from carriers.models import Label
+from carriers.tenancy import LabelOwner
 
 
 class PurchaseKind(StrEnum):
@@ -69,8 +70,12 @@ class IdempotentPurchases:
         self._tasks: set[asyncio.Task[PurchaseOutcome]] = set()
 
     async def run(self, client_id: str, key: str, body_fingerprint: str, buy: Buy,
-                  lookup: Lookup | None) -> PurchaseOutcome:
-        """Buy, or return / raise what the first purchase with this key ended in."""
+                  lookup: Lookup | None, *, warehouse: str | None = None) -> PurchaseOutcome:
+        """Buy, or return / raise what the first purchase with this key ended in.
+
+        ``client_id`` is the caller's principal key: records and the label's owner are kept
+        under it, so callers never see each other's records.
+        """
         give_up = asyncio.get_running_loop().time() + self._wait
         while True:
             now = self._clock()
@@ -78,7 +83,7 @@ class IdempotentPurchases:
                 client_id=client_id, key=key, fingerprint=body_fingerprint,
                 state=RecordState.IN_PROGRESS, label_id=new_label_id(),
                 token=secrets.token_hex(16), created_at=now, updated_at=now,
-                expires_at=now + self._ttl)
+                expires_at=now + self._ttl, warehouse=warehouse)
             record, won = await self.store.claim(fresh)
             if won:
                 return await self._own(record, buy, None)
@@ -215,7 +220,7 @@ class IdempotentPurchases:
 
     async def _complete(self, record: IdempotencyRecord, label: Label,
                         kind: PurchaseKind) -> PurchaseOutcome:
-        await self.store.save_label(label)
+        await self.store.save_label(label, LabelOwner(record.client_id, record.warehouse))
         await self._settle(record.model_copy(update={"label": label}), RecordState.COMPLETED,
                            None)
         return PurchaseOutcome(label, kind)

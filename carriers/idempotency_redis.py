@@ -3,7 +3,11 @@
 Keys (each operation touches one key, so Redis Cluster is fine)::
 
     {prefix}idem:{sha256(client id NUL key)}   the record as JSON, TTL = record expiry
-    {prefix}label:{label id}                    the label as JSON, TTL = label_ttl_seconds
+    {prefix}label:{label id}                    the label and its owner as JSON,
+                                                TTL = label_ttl_seconds
+
+A label value is ``{"owner": …, "warehouse": …, "label": {…}}``; a value written before
+owners were kept is the bare label JSON, read as a label without an owner.
 
 The claim is ``SET NX PX``; updates and releases are compare-and-swap on the record's
 claim token in one Lua script; voiding a label is a WATCH/MULTI read-modify-write.
@@ -12,6 +16,7 @@ claim token in one Lua script; voiding a label is a WATCH/MULTI read-modify-writ
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,8 +24,9 @@ from typing import Any
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import WatchError
 
-from carriers.idempotency import IdempotencyRecord
+from carriers.idempotency import IdempotencyRecord, StoredLabel
 from carriers.models import Label
+from carriers.tenancy import LabelOwner
 
 # KEYS[1] record; ARGV[1] expected token; ARGV[2] new JSON, or "" to delete
 _COMPARE_AND_SWAP = """
@@ -89,13 +95,29 @@ class RedisIdempotencyStore:
         done = await self._cas(keys=[self._record_key(client_id, key)], args=[expected_token, ""])
         return bool(done)
 
-    async def save_label(self, label: Label) -> None:
-        await self.redis.set(self._label_key(label.id), label.model_dump_json(),
-                             ex=self._label_ttl)
+    async def save_label(self, label: Label, owner: LabelOwner | None = None) -> None:
+        key = self._label_key(label.id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    # a label saved again (a recovered purchase) keeps the owner it had
+                    kept = _decode_label(raw).owner if raw is not None else None
+                    pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                    pipe.set(key, _encode_label(label, kept or owner), ex=self._label_ttl)
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    continue
 
     async def get_label(self, label_id: str) -> Label | None:
+        stored = await self.get_stored_label(label_id)
+        return None if stored is None else stored.label
+
+    async def get_stored_label(self, label_id: str) -> StoredLabel | None:
         raw = await self.redis.get(self._label_key(label_id))
-        return None if raw is None else Label.model_validate_json(raw)
+        return None if raw is None else _decode_label(raw)
 
     async def mark_voided(self, label_id: str) -> Label | None:
         key = self._label_key(label_id)
@@ -106,9 +128,10 @@ class RedisIdempotencyStore:
                     raw = await pipe.get(key)
                     if raw is None:
                         return None
-                    voided = Label.model_validate_json(raw).model_copy(update={"voided": True})
+                    stored = _decode_label(raw)
+                    voided = stored.label.model_copy(update={"voided": True})
                     pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
-                    pipe.set(key, voided.model_dump_json(), keepttl=True)
+                    pipe.set(key, _encode_label(voided, stored.owner), keepttl=True)
                     await pipe.execute()
                     return voided
                 except WatchError:
@@ -124,3 +147,18 @@ class RedisIdempotencyStore:
 
     def _label_key(self, label_id: str) -> str:
         return f"{self._prefix}label:{label_id}"
+
+
+def _encode_label(label: Label, owner: LabelOwner | None) -> str:
+    return json.dumps({"owner": owner.key if owner else None,
+                       "warehouse": owner.warehouse if owner else None,
+                       "label": label.model_dump(mode="json")}, separators=(",", ":"))
+
+
+def _decode_label(raw: bytes | str) -> StoredLabel:
+    data = json.loads(raw)
+    if "label" not in data:  # written before owners were kept: the bare label
+        return StoredLabel(Label.model_validate(data), None)
+    owner = data.get("owner")
+    return StoredLabel(Label.model_validate(data["label"]),
+                       LabelOwner(owner, data.get("warehouse")) if owner is not None else None)

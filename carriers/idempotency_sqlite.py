@@ -4,6 +4,11 @@ One connection per store, guarded by a lock, so concurrent coroutines are serial
 Several processes may share the file: the claim is ``INSERT ... ON CONFLICT DO NOTHING``
 inside ``BEGIN IMMEDIATE``, updates are single compare-and-swap statements on the claim
 token, and ``busy_timeout`` makes writers queue instead of failing.
+
+Each label row carries its owner (``owner``: the buyer's principal key, ``warehouse``). A file
+written before owners were kept gains both columns when first opened; the owner is filled in
+from the label's idempotency record while that record lives, and labels left without one
+are seen only by operators (``carriers.tenancy``).
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from carriers.idempotency import IdempotencyRecord
+from carriers.idempotency import IdempotencyRecord, StoredLabel
 from carriers.models import Label
+from carriers.tenancy import LabelOwner
 
 T = TypeVar("T")
 
@@ -39,10 +45,14 @@ CREATE TABLE IF NOT EXISTS labels (
     label_id   TEXT PRIMARY KEY,
     label      TEXT NOT NULL,
     created_at REAL NOT NULL,
-    expires_at REAL NOT NULL
+    expires_at REAL NOT NULL,
+    owner      TEXT,
+    warehouse  TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS labels_expiry ON labels (expires_at);
 """
+# columns added since the first schema: (name, declaration)
+_LABEL_COLUMNS = (("owner", "TEXT"), ("warehouse", "TEXT"))
 _PURGE_EVERY = 1000
 
 
@@ -126,24 +136,36 @@ class SqliteIdempotencyStore:
 
         return await self._run(work)
 
-    async def save_label(self, label: Label) -> None:
+    async def save_label(self, label: Label, owner: LabelOwner | None = None) -> None:
         now = self._clock()
+        key, warehouse = (owner.key, owner.warehouse) if owner else (None, None)
 
         def work(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT INTO labels (label_id, label, created_at, expires_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (label_id) DO UPDATE SET label = excluded.label",
-                (label.id, label.model_dump_json(), now, now + self._label_ttl))
+                "INSERT INTO labels (label_id, label, created_at, expires_at, owner, warehouse)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (label_id) DO UPDATE SET label = excluded.label,"
+                " owner = coalesce(labels.owner, excluded.owner),"
+                " warehouse = coalesce(labels.warehouse, excluded.warehouse)",
+                (label.id, label.model_dump_json(), now, now + self._label_ttl, key, warehouse))
 
         await self._run(work)
 
     async def get_label(self, label_id: str) -> Label | None:
+        stored = await self.get_stored_label(label_id)
+        return None if stored is None else stored.label
+
+    async def get_stored_label(self, label_id: str) -> StoredLabel | None:
         now = self._clock()
 
-        def work(conn: sqlite3.Connection) -> Label | None:
-            row = conn.execute("SELECT label FROM labels WHERE label_id = ? AND expires_at > ?",
+        def work(conn: sqlite3.Connection) -> StoredLabel | None:
+            row = conn.execute("SELECT label, owner, warehouse FROM labels"
+                               " WHERE label_id = ? AND expires_at > ?",
                                (label_id, now)).fetchone()
-            return None if row is None else Label.model_validate_json(row[0])
+            if row is None:
+                return None
+            owner = LabelOwner(row[1], row[2]) if row[1] is not None else None
+            return StoredLabel(Label.model_validate_json(row[0]), owner)
 
         return await self._run(work)
 
@@ -205,11 +227,36 @@ class SqliteIdempotencyStore:
                 _enable_wal(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.executescript(_SCHEMA)
+                _migrate(conn)
             except BaseException:
                 conn.close()
                 raise
             self._conn = conn
         return self._conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the owner columns to a file written by an earlier version (once, under a write
+    lock, so two processes opening it together do not both alter it)."""
+    if not _missing_label_columns(conn):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for name, declaration in _missing_label_columns(conn):
+            conn.execute(f"ALTER TABLE labels ADD COLUMN {name} {declaration}")
+        # the record of a purchase names its buyer for as long as the record lives
+        conn.execute(
+            "UPDATE labels SET owner = (SELECT r.client_id FROM idempotency_records r"
+            " WHERE r.label_id = labels.label_id LIMIT 1) WHERE owner IS NULL")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _missing_label_columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    present = {row[1] for row in conn.execute("PRAGMA table_info(labels)")}
+    return [(name, decl) for name, decl in _LABEL_COLUMNS if name not in present]
 
 
 def _enable_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:

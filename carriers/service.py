@@ -9,7 +9,8 @@ Errors the routes map (everything else is a bug → 500)::
     CapabilityMissing        422  this account cannot do that (e.g. void on DHL)
     UnknownCarrierAccount    422  the request body names no account serving its warehouse
     TrackingCarrierNotFound  404  the tracking path names no account or carrier code
-    LabelNotFound            404
+    LabelNotFound            404  also for another caller's label (see carriers.tenancy)
+    └── WarehouseNotAllowed  404  a purchase for a warehouse the caller may not ship from
     IdempotencyMismatch      422  same key, different body
     IdempotencyInProgress    409  + Retry-After (exc.retry_after)
     IdempotencyUnresolved    409  an operator has to check the carrier account
@@ -55,6 +56,7 @@ from carriers.models import (
     VoidResult,
 )
 from carriers.registry import CarrierRegistry, GuardedCarrier, UnknownCarrierAccount
+from carriers.tenancy import Tenant
 
 GATEWAY = "gateway"
 # stragglers that ignore cancellation get this long past the deadline before being abandoned
@@ -66,7 +68,11 @@ class TrackingCarrierNotFound(LookupError):
 
 
 class LabelNotFound(LookupError):
-    pass
+    """No such label for this caller (whether or not another caller has one by that id)."""
+
+
+class WarehouseNotAllowed(LabelNotFound):
+    """The caller may not ship from the request's warehouse; answered like a missing label."""
 
 
 class RateShopResult(BaseModel):
@@ -150,9 +156,12 @@ class ShippingService:
         tagged, notes = tag_rates(rates)
         return RateShopResult(rates=tagged, messages=messages + notes)
 
-    async def buy_label(self, client_id: str, idempotency_key: str,
+    async def buy_label(self, tenant: Tenant, idempotency_key: str,
                         request: LabelRequest) -> Label:
-        """Buy once per (client, key); replays return the same label. Never falls back."""
+        """Buy once per (caller, key); replays return the same label. Never falls back."""
+        if not tenant.may_ship_from(request.warehouse):
+            raise WarehouseNotAllowed(
+                f"no warehouse {request.warehouse!r} to ship from for this client")
         account = self._label_account(request)
         if Capability.LABEL not in account.capabilities:
             raise CapabilityMissing(account.carrier, [CarrierMessage(
@@ -161,8 +170,9 @@ class ShippingService:
         lookup = account.find_label if account.supports_lookup else None
         try:
             outcome = await self.purchases.run(
-                client_id, idempotency_key, fingerprint(request),
-                lambda label_id: account.purchase(request, label_id), lookup)
+                tenant.key, idempotency_key, fingerprint(request),
+                lambda label_id: account.purchase(request, label_id), lookup,
+                warehouse=request.warehouse)
         except CarrierError:
             self.counters.purchase_failures += 1
             raise
@@ -174,15 +184,17 @@ class ShippingService:
             self.counters.replays += 1
         return outcome.label
 
-    async def get_label(self, label_id: str) -> Label:
-        label = await self.store.get_label(label_id)
-        if label is None:
+    async def get_label(self, label_id: str, tenant: Tenant) -> Label:
+        """The label if it is the caller's (``carriers.tenancy``); LabelNotFound otherwise."""
+        stored = await self.store.get_stored_label(label_id)
+        # another caller's label is answered exactly like a missing one
+        if stored is None or not tenant.may_see(stored.owner):
             raise LabelNotFound(f"no label {label_id!r}")
-        return label
+        return stored.label
 
-    async def void_label(self, label_id: str) -> VoidResult:
+    async def void_label(self, label_id: str, tenant: Tenant) -> VoidResult:
         """Void at the carrier; a refusal comes back as voided=False with the carrier's words."""
-        label = await self.get_label(label_id)
+        label = await self.get_label(label_id, tenant)
         if label.voided:
             return VoidResult(carrier=label.carrier, tracking_number=label.tracking_number,
                               voided=True, message="already voided")

@@ -19,12 +19,11 @@ from starlette.middleware import Middleware
 from caching import TieredCache
 from gateway.catalog import CatalogService
 from gateway.dispatch import Router
-from gateway.erp import build_connector
 from gateway.erp.base import ErpConnector
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.metrics import MetricsExport, RequestMetrics
 from gateway.operations import operations
-from gateway.resources import redis_client, shipping_service
+from gateway.resources import erp_connector, redis_client, shipping_service
 from gateway.routes.contracts import Contracts
 from gateway.routes.health import ReadinessProbe
 from gateway.services import Services
@@ -50,17 +49,17 @@ def _contracts() -> Contracts:
 
 def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starlette:
     """Build the ASGI app. ``erp`` replaces the configured connector (tests, drills)."""
-    auth = build_auth(settings.auth or _demo_auth())
     requests = RequestMetrics()
     # clients connect lazily: building them here lets the gates hold them
     redis = redis_client(settings.redis) if settings.redis else None
+    auth = build_auth(settings.auth or _demo_auth(), redis=redis)
     limiter = (RateLimiter.from_url(settings.ratelimit, settings.redis.url) if settings.redis
                else RateLimiter.local(settings.ratelimit))
     router = Router(operations())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        connector = erp or build_connector(settings.erp)
+        connector = erp or erp_connector(settings)
         shipping = shipping_service(settings, redis)
         tiered = TieredCache(settings.cache, redis)
         await tiered.start()

@@ -96,7 +96,9 @@ AUTH = [
               problems=(400, 401, 429),
               description="Client authentication by HTTP Basic (client_secret_basic) or form "
               "fields (client_secret_post), not both. Errors are OAuth 2.0 JSON "
-              "(RFC 6749 section 5.2), not problem+json."),
+              "(RFC 6749 section 5.2), not problem+json, except 429 (too many failed "
+              "attempts for the client id or source address): problem+json with Retry-After "
+              "and the OAuth members error (slow_down) and error_description."),
     Operation("getJwks", "GET", "/.well-known/jwks.json", auth.jwks,
               "Public keys that verify the gateway's access tokens (RFC 7517)", "auth",
               response=auth.Jwks),

@@ -29,6 +29,7 @@ from caching import CacheConfig
 from carriers.config import ShippingConfig
 from gateway.erp.demo import DemoConfig
 from gateway.erp.http_demo import HttpDemoConfig
+from gateway.erp.none import NoErpConfig
 from gateway.erp.tryton import TrytonConfig
 from policies.auth import AuthConfig
 from policies.auth.config import DEFAULT_PUBLIC_PATHS
@@ -47,6 +48,14 @@ class ConfigError(Exception):
         self.errors = errors
         lines = "\n".join(f"  {path}: {message}" for path, message in errors)
         super().__init__(f"{source}: {len(errors)} error(s)\n{lines}")
+
+
+class ReferenceErrors(ValueError):
+    """Fields that name something the rest of the config does not define: (path, message)."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{path}: {message}" for path, message in errors))
 
 
 class _Section(BaseModel):
@@ -93,18 +102,21 @@ def default_versions() -> VersioningConfig:
     return VersioningConfig(versions=[VersionConfig(name="v1"), VersionConfig(name="v2")])
 
 
-ErpSettings = Annotated[DemoConfig | HttpDemoConfig | TrytonConfig, Field(discriminator="kind")]
+ErpSettings = Annotated[DemoConfig | HttpDemoConfig | TrytonConfig | NoErpConfig,
+                        Field(discriminator="kind")]
 
 
 class Settings(_Section):
     # the embedded demo: demo ERP in-process, in-memory state, loopback only, demo credentials
     demo: bool = False
     server: ServerSettings = ServerSettings()
-    erp: ErpSettings = DemoConfig()
+    # required unless demo (which runs the demo ERP); kind = "none" for a gateway without one
+    erp: ErpSettings | None = None
     redis: RedisSettings | None = None
     # clients, signing keys, external issuers; the demo brings its own demo clients
     auth: AuthConfig | None = None
-    # carrier accounts, fallback tables, label idempotency; the demo brings sandbox accounts
+    # carrier accounts, fallback tables, label idempotency; the demo brings sandbox accounts.
+    # Required unless demo: ``accounts = []`` says there are none
     shipping: ShippingConfig | None = None
     cache: CacheConfig = CacheConfig()
     # plans and route groups; clients name their plan in [[auth.clients]]
@@ -146,7 +158,38 @@ class Settings(_Section):
         if (self.shipping and self.shipping.idempotency.backend == "redis"
                 and self.redis is None):
             raise ValueError("shipping.idempotency.backend = 'redis' needs a [redis] section")
+        errors = self._demo_parts() + self._unknown_plans()
+        if errors:
+            raise ReferenceErrors(errors)
         return self
+
+    def _demo_parts(self) -> list[tuple[str, str]]:
+        """A real configuration names its ERP and carriers: it never falls back to demo data."""
+        if self.demo:
+            return []
+        errors = []
+        if self.erp is None:
+            errors.append(("erp", 'an [erp] section is required unless demo = true: name the '
+                                  'ERP (kind = "tryton", …), or kind = "none" for no ERP'))
+        elif isinstance(self.erp, DemoConfig):
+            errors.append(("erp.kind", 'kind = "demo" serves made-up data: only with '
+                                       'demo = true'))
+        if self.shipping is None:
+            errors.append(("shipping", "a [shipping] section is required unless demo = true: "
+                                       "list the carrier accounts, or accounts = [] for none"))
+        return errors
+
+    def _unknown_plans(self) -> list[tuple[str, str]]:
+        """Every plan a client or issuer names is defined (never a silent default plan)."""
+        if self.auth is None:
+            return []
+        plans = self.ratelimit.plans
+        known = ", ".join(sorted(plans)) or "(none)"
+        named = [(f"auth.clients[{i}].plan", c.plan) for i, c in enumerate(self.auth.clients)]
+        named += [(f"auth.external_issuers[{i}].plan", issuer.plan)
+                  for i, issuer in enumerate(self.auth.external_issuers)]
+        return [(path, f"plan {plan!r} is not defined in [ratelimit.plans] (defined: {known})")
+                for path, plan in named if plan not in plans]
 
     @classmethod
     def embedded_demo(cls) -> Settings:
@@ -184,7 +227,14 @@ def parse_settings(raw: Mapping[str, Any], source: str = "config",
     try:
         return Settings.model_validate(resolved)
     except ValidationError as exc:
-        raise ConfigError(source, [(_loc(e["loc"]), e["msg"]) for e in exc.errors()]) from None
+        errors: list[tuple[str, str]] = []
+        for e in exc.errors():
+            cause = e.get("ctx", {}).get("error")
+            if isinstance(cause, ReferenceErrors):
+                errors.extend(cause.errors)  # each names its own field path
+            else:
+                errors.append((_loc(e["loc"]), e["msg"]))
+        raise ConfigError(source, errors) from None
 
 
 def load_settings(path: str | Path, env: Mapping[str, str] | None = None) -> Settings:

@@ -5,11 +5,15 @@ from __future__ import annotations
 from gateway.erp.base import ErpConnector
 from gateway.erp.demo import DemoConfig, DemoConnector
 from gateway.erp.http_demo import HttpDemoConfig, HttpDemoConnector
+from gateway.erp.none import NoErpConfig, NoErpConnector
 from gateway.erp.tryton import TrytonConfig, TrytonConnector
 
 
-def build_connector(config: DemoConfig | HttpDemoConfig | TrytonConfig) -> ErpConnector:
+def build_connector(config: DemoConfig | HttpDemoConfig | TrytonConfig | NoErpConfig
+                    ) -> ErpConnector:
     match config:
+        case NoErpConfig():
+            return NoErpConnector()
         case DemoConfig():
             return DemoConnector(config)
         case HttpDemoConfig():

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from carriers.config import ProxyUrl
 from gateway.context import outbound_headers
 from gateway.erp.base import (
     Availability,
@@ -30,6 +31,8 @@ class HttpDemoConfig(BaseModel):
     read_timeout: float = Field(5.0, gt=0)
     total_timeout: float = Field(8.0, gt=0)
     max_connections: int = Field(50, ge=1)
+    # an explicit outbound proxy (the environment's proxy variables are never read)
+    proxy: ProxyUrl | None = None
 
 
 class HttpDemoConnector:
@@ -44,6 +47,8 @@ class HttpDemoConnector:
             limits=httpx.Limits(max_connections=config.max_connections,
                                 max_keepalive_connections=config.max_connections),
             transport=transport,
+            trust_env=False,
+            proxy=config.proxy,
         )
 
     async def _call(self, method: str, path: str, body: Any = None) -> httpx.Response:

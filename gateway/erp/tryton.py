@@ -112,6 +112,7 @@ class TrytonConnector:
             ),
             # settings are the only source of configuration: no proxies from the environment
             trust_env=False,
+            proxy=config.proxy,
         )
         self._ids = itertools.count(1)
         self._session_state: _Session | None = None

@@ -15,6 +15,7 @@ from urllib.parse import quote
 import httpx
 import pydantic
 
+from carriers.config import ProxyUrl
 from gateway.erp.base import ErpBadResponse, ErpError, ErpTimeout, ErpUnavailable
 
 T = TypeVar("T")
@@ -41,6 +42,8 @@ class TrytonConfig(pydantic.BaseModel):
     # after a failed login, callers get that failure for this long instead of a new attempt
     # (Tryton slows down and then rate-limits repeated failed logins)
     login_backoff: float = pydantic.Field(5.0, ge=0)
+    # an explicit outbound proxy (the environment's proxy variables are never read)
+    proxy: ProxyUrl | None = None
 
     @pydantic.field_validator("url")
     @classmethod

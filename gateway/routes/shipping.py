@@ -10,6 +10,7 @@ from starlette.responses import Response
 from carriers.models import Label, LabelRequest, RateRequest, Tracking, VoidResult
 from carriers.service import RateShopResult, ShippingService
 from gateway.schemas.headers import IdempotencyHeaders
+from gateway.tenancy import tenant_of
 from policies.auth import Principal
 from policies.problems import Conflict
 
@@ -32,17 +33,18 @@ async def buy_label(body: LabelRequest, headers: IdempotencyHeaders, principal: 
                     shipping: ShippingService, reprint: str) -> Response:
     """201 with the label; ``reprint`` is the version's labels path the Location points at."""
     key = headers.idempotency_key
-    label = await shipping.buy_label(principal.client_id, key, body)
+    label = await shipping.buy_label(tenant_of(principal), key, body)
     return Response(label.model_dump_json(), status_code=201, media_type="application/json",
                     headers={"Location": reprint + label.id, "Idempotency-Key": key})
 
 
-async def get_label(path: LabelPath, shipping: ShippingService) -> Label:
-    return await shipping.get_label(path.label_id)
+async def get_label(path: LabelPath, principal: Principal, shipping: ShippingService) -> Label:
+    return await shipping.get_label(path.label_id, tenant_of(principal))
 
 
-async def void_label(path: LabelPath, shipping: ShippingService) -> VoidResult:
-    result = await shipping.void_label(path.label_id)
+async def void_label(path: LabelPath, principal: Principal,
+                     shipping: ShippingService) -> VoidResult:
+    result = await shipping.void_label(path.label_id, tenant_of(principal))
     if not result.voided:
         raise Conflict(f"{result.carrier} refused to void label {path.label_id}: "
                        f"{result.message or 'no reason given'}",

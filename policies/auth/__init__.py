@@ -1,6 +1,7 @@
 """Authentication and authorization: API keys, our OAuth2 client-credentials tokens, external
 IdP tokens; ``require_scope`` for routes. A library: it knows nothing of the gateway."""
 
+from policies.auth.attempts import FailedAttempts, client_address
 from policies.auth.authenticator import Authenticator
 from policies.auth.components import AuthComponents, build_auth
 from policies.auth.config import (
@@ -8,6 +9,7 @@ from policies.auth.config import (
     ClientConfig,
     ExternalIssuerConfig,
     SigningKeyConfig,
+    TokenAttemptsConfig,
     TokenConfig,
 )
 from policies.auth.demo import demo_auth_config
@@ -29,15 +31,18 @@ __all__ = [
     "Authenticator",
     "ClientConfig",
     "ExternalIssuerConfig",
+    "FailedAttempts",
     "JwksCache",
     "KeyRing",
     "Principal",
     "Scope",
     "SigningKeyConfig",
+    "TokenAttemptsConfig",
     "TokenConfig",
     "TokenServer",
     "auth_routes",
     "build_auth",
+    "client_address",
     "current_principal",
     "demo_auth_config",
     "hash_api_key",

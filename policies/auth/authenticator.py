@@ -43,30 +43,36 @@ class Authenticator:
         self._api_keys: dict[bytes, tuple[bytes, Principal]] = {}
         for client in config.clients:
             principal = Principal(client.id, frozenset(client.scopes), client.plan,
-                                  frozenset(client.versions), "api_key")
+                                  frozenset(client.versions), "api_key",
+                                  warehouses=frozenset(client.warehouses) or None)
             for hashed in client.api_key_hashes:
                 digest = parse_api_key_hash(hashed)
                 self._api_keys[digest] = (digest, principal)
         self._own_issuer = config.token.issuer
         self._own = OwnTokenVerifier(keyring, config.token, clients, clock=clock)
-        http = http_client
-        if http is None and config.external_issuers:
-            http = httpx.AsyncClient()
-        self._owns_http = http_client is None and http is not None
-        self._http = http
+        # one client per distinct proxy setting; a client handed in serves every issuer
+        self._owned_http: dict[str | None, httpx.AsyncClient] = {}
         self._external: dict[str, ExternalIssuer] = {}
         for issuer in config.external_issuers:
-            assert http is not None
+            http = http_client or self._jwks_client(issuer.proxy)
             jwks = JwksCache(issuer.jwks_url, http, ttl_seconds=issuer.jwks_ttl_seconds,
                              min_refetch_seconds=issuer.jwks_min_refetch_seconds, clock=clock)
             self._external[issuer.issuer] = ExternalIssuer(issuer, jwks, clock=clock)
         self._cache = VerifiedTokenCache(token_cache_size)
         self._clock = clock
 
+    def _jwks_client(self, proxy: str | None) -> httpx.AsyncClient:
+        client = self._owned_http.get(proxy)
+        if client is None:
+            # proxies come from the issuer's config only, never from the environment
+            client = self._owned_http[proxy] = httpx.AsyncClient(trust_env=False, proxy=proxy)
+        return client
+
     async def aclose(self) -> None:
-        """Close the HTTP client if this authenticator created it."""
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
+        """Close the HTTP clients this authenticator created."""
+        for client in self._owned_http.values():
+            await client.aclose()
+        self._owned_http.clear()
 
     async def authenticate(self, headers: Iterable[tuple[bytes, bytes]]) -> Principal:
         """The caller named by raw ASGI headers; Unauthorized (401 problem) otherwise."""
@@ -74,9 +80,14 @@ class Authenticator:
         authorization: bytes | None = None
         for name, value in headers:
             if name == b"x-api-key":
+                if api_key is not None:
+                    raise Unauthorized("send one credential: X-API-Key is repeated")
                 api_key = value
             elif name == b"authorization":
+                if authorization is not None:
+                    raise Unauthorized("send one credential: Authorization is repeated")
                 authorization = value
+        # refused whichever is valid: two credentials make it unclear who is calling
         if api_key is not None:
             if authorization is not None:
                 raise Unauthorized("send one credential: X-API-Key or Authorization, not both")

@@ -7,13 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
+import redis.asyncio as aioredis
 from starlette.routing import Route
 
+from policies.auth.attempts import FailedAttempts
 from policies.auth.authenticator import Authenticator
 from policies.auth.config import AuthConfig
 from policies.auth.endpoints import Endpoint, auth_routes, jwks_endpoint, token_endpoint
 from policies.auth.keys import KeyRing
 from policies.auth.oauth import TokenServer
+from policies.ratelimit.redis_store import RedisCounters
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +45,18 @@ class AuthComponents:
 
 
 def build_auth(config: AuthConfig, *, http_client: httpx.AsyncClient | None = None,
-               clock: Callable[[], float] = time.time) -> AuthComponents:
-    """Load the signing keys (ValueError naming the kid if one is unusable) and build the rest."""
+               clock: Callable[[], float] = time.time,
+               redis: aioredis.Redis | None = None) -> AuthComponents:
+    """Load the signing keys (ValueError naming the kid if one is unusable) and build the rest.
+
+    With ``redis``, failed token attempts are counted there (shared by replicas).
+    """
     keyring = KeyRing.from_config(config.signing_keys, config.token, clock=clock)
     authenticator = Authenticator(config, keyring, http_client=http_client, clock=clock)
-    server = TokenServer(config, keyring, clock=clock)
+    counters = None
+    if redis is not None:
+        counters = RedisCounters(redis, key_prefix=config.token_attempts.key_prefix,
+                                 deadline=config.token_attempts.redis_deadline_seconds)
+    attempts = FailedAttempts(config.token_attempts, counters)
+    server = TokenServer(config, keyring, clock=clock, attempts=attempts)
     return AuthComponents(config, keyring, authenticator, server)

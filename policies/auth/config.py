@@ -23,8 +23,11 @@ from pydantic import (
 
 from policies.auth.hashing import parse_api_key_hash, parse_scrypt_hash
 from policies.auth.types import ALL_SCOPES, Scope
+from policies.ratelimit.config import parse_limit
 
 _ID_PATTERN = r"^[A-Za-z0-9._-]{1,128}$"
+# a warehouse code as the shipping config spells it
+_WAREHOUSE = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")]
 
 SigningAlgorithm = Literal["Ed25519", "ES256", "RS256"]
 
@@ -55,6 +58,8 @@ class ClientConfig(_Model):
     plan: str = "default"
     # API versions this client may call; empty means all
     versions: list[str] = []
+    # warehouses this client may buy, reprint and void labels for; empty means all
+    warehouses: list[_WAREHOUSE] = []
 
     @field_validator("secret_hash")
     @classmethod
@@ -109,6 +114,25 @@ class TokenConfig(_Model):
     require_https: bool = True
 
 
+class TokenAttemptsConfig(_Model):
+    """Failed ``/oauth/token`` attempts admitted before 429, counted on sliding windows
+    (shared through Redis when the gateway has it)."""
+
+    per_client: str = "10/minute"
+    per_address: str = "30/minute"
+    # client secret checks (scrypt: ~0.1 s of CPU and 32 MiB each) running at once
+    max_concurrent_checks: Annotated[int, Field(ge=1, le=32)] = 2
+    key_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")] = "gw-token"
+    # longest a token request waits on Redis for its counts; beyond, this replica counts alone
+    redis_deadline_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5
+
+    @field_validator("per_client", "per_address")
+    @classmethod
+    def _limit(cls, value: str) -> str:
+        parse_limit(value)
+        return value
+
+
 class ExternalIssuerConfig(_Model):
     issuer: Annotated[str, Field(min_length=1)]
     jwks_url: str
@@ -125,6 +149,11 @@ class ExternalIssuerConfig(_Model):
     allowed_scopes: list[Scope] = Field(default_factory=lambda: list(ALL_SCOPES))
     plan: str = "default"
     versions: list[str] = []
+    # warehouses this issuer's callers may ship from; empty means all
+    warehouses: list[_WAREHOUSE] = []
+    # an explicit outbound proxy for the JWKS fetch (the environment's proxy settings are
+    # never read)
+    proxy: Annotated[str, Field(pattern=r"^https?://[^\s/]+/?$")] | None = None
 
     @field_validator("algorithms")
     @classmethod
@@ -151,6 +180,7 @@ class AuthConfig(_Model):
     token: TokenConfig
     signing_keys: Annotated[list[SigningKeyConfig], Field(min_length=1)]
     external_issuers: list[ExternalIssuerConfig] = []
+    token_attempts: TokenAttemptsConfig = TokenAttemptsConfig()
     # matched by path segment prefix: "/healthz" covers "/healthz" and "/healthz/live"
     public_paths: list[str] = list(DEFAULT_PUBLIC_PATHS)
 

@@ -12,6 +12,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from policies.auth.attempts import client_address
 from policies.auth.keys import KeyRing
 from policies.auth.oauth import FormRequest, TokenServer
 
@@ -60,11 +61,14 @@ def token_endpoint(server: TokenServer) -> Endpoint:
                     raise InsecureTransportError()
                 # authlib checks the URL's scheme only; the operator vouched for the transport
                 url = str(request.url.replace(scheme="https"))
+            if len(request.headers.getlist("authorization")) > 1:
+                raise InvalidRequestError("send one Authorization header, not several")
             if "authorization" in request.headers and "client_secret" in form:
                 raise InvalidRequestError("use one client authentication method, not two")
         except (InvalidRequestError, InsecureTransportError) as error:
             return server.error_response(error)
-        return await server.token_response(FormRequest("POST", url, request.headers, form))
+        return await server.token_response(FormRequest("POST", url, request.headers, form),
+                                           client_address(request.scope))
 
     return token
 

@@ -27,6 +27,7 @@ class ExternalIssuer:
         self._algorithms = frozenset(config.algorithms)
         self._allowed_scopes = frozenset(config.allowed_scopes)
         self._versions = frozenset(config.versions)
+        self._warehouses = frozenset(config.warehouses) or None
         # IdPs add their own header fields; "crit" is still enforced
         self._registry = registry_for(config.algorithms, strict_header=False)
         self._claims = claims_registry(issuer=config.issuer, audience=config.audience,
@@ -51,6 +52,8 @@ class ExternalIssuer:
             raise TokenRejected("token names no client (" +
                                 ", ".join(self._config.client_id_claims) + ")")
         scopes = scope_set(claims.get(self._config.scope_claim)) & self._allowed_scopes
+        # qualified by the issuer: a "sub" equal to one of our client ids is not that client
         principal = Principal(client_id, scopes, self._config.plan, self._versions,
-                              "external_jwt")
+                              "external_jwt", issuer=self.issuer,
+                              warehouses=self._warehouses)
         return principal, float(claims["exp"])

@@ -38,7 +38,8 @@ class ScryptHash:
     digest: bytes
 
 
-def _b64(data: bytes) -> str:
+def b64(data: bytes) -> str:
+    """Unpadded base64url, as the stored hashes spell salt and digest."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
@@ -77,7 +78,7 @@ def hash_secret(secret: str, *, n: int = DEFAULT_N, r: int = DEFAULT_R, p: int =
     """Hash a client secret for the config file (scrypt, fresh random salt)."""
     salt = secrets.token_bytes(SALT_BYTES)
     digest = _scrypt(secret, salt, n, r, p, HASH_BYTES)
-    return f"{SCRYPT_PREFIX}${n}${r}${p}${_b64(salt)}${_b64(digest)}"
+    return f"{SCRYPT_PREFIX}${n}${r}${p}${b64(salt)}${b64(digest)}"
 
 
 def verify_secret(secret: str, hashed: str) -> bool:

@@ -91,5 +91,6 @@ class OwnTokenVerifier:
             raise TokenRejected("token's client is not configured")
         # a client whose scopes were cut loses them at once, not when its tokens expire
         scopes = scope_set(claims.get("scope")) & frozenset(client.scopes)
-        principal = Principal(client_id, scopes, client.plan, frozenset(client.versions), "jwt")
+        principal = Principal(client_id, scopes, client.plan, frozenset(client.versions), "jwt",
+                              warehouses=frozenset(client.warehouses) or None)
         return principal, float(claims["exp"])

@@ -39,7 +39,9 @@ class RateLimitedPrincipal(Protocol):
     """What this middleware reads of ``scope["state"]["principal"]``."""
 
     @property
-    def client_id(self) -> str: ...
+    def key(self) -> str:
+        """The caller's identity for state, qualified by its issuer (never a bare ``sub``)."""
+        ...
 
     @property
     def plan(self) -> str: ...
@@ -100,7 +102,7 @@ def policy_header(group: str, item: RateLimitItem) -> bytes:
 
 
 class RateLimitGate:
-    """Limits requests per ``(principal.client_id, route group, method)`` under the plan's
+    """Limits requests per ``(principal.key, route group, method)`` under the plan's
     limit, as a gate (see ``policies.chain``): admitted requests get the two header fields,
     refused ones a ``TooManyRequests`` problem."""
 
@@ -125,7 +127,7 @@ class RateLimitGate:
         policy = self._policy_for(scope, state, principal)
         if policy is None:
             return ()
-        key = policy.key_for(principal.client_id, scope["method"])
+        key = policy.key_for(principal.key, scope["method"])
         decision = self.limiter.acquire_nowait(key, policy.item)
         if decision is None:
             decision = await self.limiter.acquire(key, policy.item)

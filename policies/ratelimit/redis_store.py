@@ -142,6 +142,13 @@ class RedisCounters:
         previous, previous_ttl, current, current_ttl = stats
         return allowed, Window(previous, previous_ttl, current, current_ttl, expiry)
 
+    async def window(self, key: str, expiry: int) -> Window:
+        """The window of ``key`` as it stands; counts nothing."""
+        async with self._guard():
+            stats = await self.storage.get_sliding_window(key, expiry)
+        previous, previous_ttl, current, current_ttl = stats
+        return Window(previous, previous_ttl, current, current_ttl, expiry)
+
     async def reserve(self, key: str, limit: int, expiry: int, wanted: int) -> tuple[int, Window]:
         """Atomically take up to ``wanted`` units; returns the grant and the window after it."""
         async with self._guard():

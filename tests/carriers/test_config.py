@@ -15,6 +15,7 @@ from carriers.idempotency_sqlite import SqliteIdempotencyStore
 from carriers.models import RateSource
 from carriers.registry import CarrierRegistry
 from carriers.service import ShippingService
+from carriers.tenancy import Tenant
 from tests.carriers.factories import label_request, rate_request
 
 EXAMPLE = """
@@ -113,7 +114,8 @@ async def test_service_from_config_rates_and_buys_with_the_sandbox(tmp_path: Pat
                                            account="sandbox-east",
                                            reason=FallbackReason.BREAKER_OPEN.value)
         assert [(r.amount, r.source) for r in fallback] == [(Decimal("9.75"), RateSource.FALLBACK)]
-        label = await shipping.buy_label("client", "key", label_request(carrier="sandbox-east"))
+        label = await shipping.buy_label(Tenant("client"), "key",
+                                         label_request(carrier="sandbox-east"))
         assert label.carrier_account == "sandbox-east"
         states = shipping.breaker_states()
         assert states[0]["account"] == "sandbox-east" and states[0]["state"] == "closed"

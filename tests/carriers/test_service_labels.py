@@ -27,6 +27,7 @@ from carriers.models import Label, LabelRequest
 from carriers.registry import UnknownCarrierAccount
 from carriers.sandbox import SandboxCarrier, SandboxOptions
 from carriers.service import LabelNotFound, ShippingService, TrackingCarrierNotFound
+from carriers.tenancy import Tenant
 from tests.carriers.factories import (
     FakeClock,
     account,
@@ -35,7 +36,7 @@ from tests.carriers.factories import (
     service,
 )
 
-CLIENT, KEY = "wms-east", "order-1001-label"
+CLIENT, KEY = Tenant("wms-east"), "order-1001-label"
 
 
 def sandbox(account_id: str = "sbx", **options: object) -> SandboxCarrier:
@@ -80,7 +81,7 @@ async def leave_crashed_claim(store: IdempotencyStore, request: LabelRequest, la
                               at: float) -> None:
     """What a process that died after claiming (and maybe after buying) leaves behind."""
     stale = IdempotencyRecord(
-        client_id=CLIENT, key=KEY, fingerprint=fingerprint(request),
+        client_id=CLIENT.key, key=KEY, fingerprint=fingerprint(request),
         state=RecordState.IN_PROGRESS, label_id=label_id, token="dead-process",
         created_at=at, updated_at=at, expires_at=at + 72 * 3600)
     _, won = await store.claim(stale)
@@ -98,7 +99,7 @@ async def test_label_purchase_is_not_repeated_for_concurrent_duplicates(
     assert all(label == labels[0] for label in labels)
     assert shipping.counters.purchases == 1
     assert shipping.counters.replays == 199
-    assert await shipping.get_label(labels[0].id) == labels[0]
+    assert await shipping.get_label(labels[0].id, CLIENT) == labels[0]
     assert shipping.purchases.waiters() == 0
 
 
@@ -108,7 +109,7 @@ async def test_replay_returns_the_identical_label(label_store: IdempotencyStore)
     first = await shipping.buy_label(CLIENT, KEY, label_request())
     again = await shipping.buy_label(CLIENT, KEY, label_request())
     assert again == first
-    other_client = await shipping.buy_label("wms-west", KEY, label_request())
+    other_client = await shipping.buy_label(Tenant("wms-west"), KEY, label_request())
     assert other_client.id != first.id
     assert carrier.purchase_count == 2
 
@@ -181,7 +182,7 @@ async def test_account_that_cannot_buy_labels_fails_before_any_claim(
     shipping = one_account(TrackOnly("sbx"), label_store)
     with pytest.raises(CapabilityMissing):
         await shipping.buy_label(CLIENT, KEY, label_request())
-    assert await label_store.get(CLIENT, KEY) is None
+    assert await label_store.get(CLIENT.key, KEY) is None
 
 
 async def test_crashed_purchase_at_a_carrier_that_cannot_be_asked_needs_an_operator(
@@ -197,7 +198,7 @@ async def test_crashed_purchase_at_a_carrier_that_cannot_be_asked_needs_an_opera
             await shipping.buy_label(CLIENT, KEY, request)
     assert caught.value.label_id == "lbl_crashed"
     assert carrier.calls["purchase"] == 0
-    stored = await label_store.get(CLIENT, KEY)
+    stored = await label_store.get(CLIENT.key, KEY)
     assert stored is not None and stored.state is RecordState.UNKNOWN
 
 
@@ -222,7 +223,7 @@ async def test_lost_response_is_recovered_on_retry_without_a_second_purchase(
     request = label_request()
     with pytest.raises(CarrierTimeout):
         await shipping.buy_label(CLIENT, KEY, request)
-    stored = await label_store.get(CLIENT, KEY)
+    stored = await label_store.get(CLIENT.key, KEY)
     assert stored is not None and stored.state is RecordState.UNKNOWN
     carrier.lose = False
     label = await shipping.buy_label(CLIENT, KEY, request)
@@ -273,7 +274,7 @@ async def test_label_purchase_with_the_breaker_open_buys_nothing(
     assert caught.value.retry_after == 30
     assert carrier.calls["purchase"] == calls_before
     assert carrier.purchase_count == 0
-    stored = await label_store.get(CLIENT, KEY)  # nothing bought: a later request may buy
+    stored = await label_store.get(CLIENT.key, KEY)  # nothing bought: a later request may buy
     assert stored is not None and stored.state is RecordState.RETRYABLE
     clock.advance(30)
     label = await shipping.buy_label(CLIENT, KEY, label_request())
@@ -340,7 +341,7 @@ async def test_a_caller_that_goes_away_does_not_strand_the_purchase(
     carrier.gate.set()
     label = await shipping.buy_label(CLIENT, KEY, label_request())
     assert carrier.purchase_count == 1
-    stored = await label_store.get(CLIENT, KEY)
+    stored = await label_store.get(CLIENT.key, KEY)
     assert stored is not None and stored.state is RecordState.COMPLETED
     assert stored.label == label
 
@@ -365,17 +366,17 @@ async def test_void_marks_the_label_voided_and_reports_refusals_honestly(
     carrier = SandboxCarrier("sbx", now=lambda: now)
     shipping = one_account(carrier, label_store)
     label = await shipping.buy_label(CLIENT, KEY, label_request())
-    result = await shipping.void_label(label.id)
+    result = await shipping.void_label(label.id, CLIENT)
     assert result.voided is True
-    assert (await shipping.get_label(label.id)).voided is True
-    assert (await shipping.void_label(label.id)).message == "already voided"
+    assert (await shipping.get_label(label.id, CLIENT)).voided is True
+    assert (await shipping.void_label(label.id, CLIENT)).message == "already voided"
     assert carrier.calls["void"] == 1
 
     late = await shipping.buy_label(CLIENT, "k-late", label_request())
     now += timedelta(days=2)
-    refused = await shipping.void_label(late.id)
+    refused = await shipping.void_label(late.id, CLIENT)
     assert refused.voided is False and refused.message
-    assert (await shipping.get_label(late.id)).voided is False
+    assert (await shipping.get_label(late.id, CLIENT)).voided is False
     assert shipping.counters.snapshot()["void_refusals"] == 1
 
 
@@ -385,7 +386,7 @@ async def test_void_rejected_by_the_carrier_is_a_refusal_not_an_error(
     shipping = one_account(carrier, label_store)
     label = await shipping.buy_label(CLIENT, KEY, label_request())
     carrier.options = SandboxOptions(fail_with="4xx")
-    result = await shipping.void_label(label.id)
+    result = await shipping.void_label(label.id, CLIENT)
     assert result.voided is False
     assert result.message is not None and "simulated rejection" in result.message
 
@@ -393,9 +394,9 @@ async def test_void_rejected_by_the_carrier_is_a_refusal_not_an_error(
 async def test_unknown_label_is_not_found(label_store: IdempotencyStore) -> None:
     shipping = one_account(sandbox(), label_store)
     with pytest.raises(LabelNotFound):
-        await shipping.get_label("lbl_nope")
+        await shipping.get_label("lbl_nope", CLIENT)
     with pytest.raises(LabelNotFound):
-        await shipping.void_label("lbl_nope")
+        await shipping.void_label("lbl_nope", CLIENT)
 
 
 async def test_track_by_account_id_or_carrier_code(label_store: IdempotencyStore) -> None:

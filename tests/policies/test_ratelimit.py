@@ -47,7 +47,7 @@ class FakeClock:
 
 @dataclass(frozen=True)
 class FakePrincipal:
-    client_id: str
+    key: str
     plan: str
     versions: frozenset[str] = frozenset()
 

@@ -56,7 +56,7 @@ class DhlExpressCarrier:
             config.url, config.timeout_seconds,
             auth=httpx.BasicAuth(config.api_key.get_secret_value(),
                                  config.api_secret.get_secret_value()),
-            headers={"x-version": mapping.API_VERSION})
+            headers={"x-version": mapping.API_VERSION}, proxy=config.proxy)
 
     async def rate(self, request: RateRequest) -> list[Rate]:
         body = await self._call("POST", "/rates",

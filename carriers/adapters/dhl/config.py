@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from carriers.config import ProxyUrl
+
 HOSTS = {
     "test": "https://express.api.dhl.com/mydhlapi/test",
     "production": "https://express.api.dhl.com/mydhlapi",
@@ -30,6 +32,8 @@ class DhlExpressConfig(BaseModel):
     environment: Literal["test", "production"]
     base_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")] | None = None
     timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 8.0
+    # an explicit outbound proxy (the environment's proxy variables are never read)
+    proxy: ProxyUrl | None = None
     # the warehouses' time zone: plannedShippingDateAndTime is local time with its offset
     timezone: str = "UTC"
     # transport label template (MyDHL imageOptions.templateName)

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from carriers.config import ProxyUrl
+
 HOSTS = {
     "test": "https://apis-sandbox.fedex.com",
     "production": "https://apis.fedex.com",
@@ -32,6 +34,8 @@ class FedExConfig(BaseModel):
     environment: Literal["test", "production"]
     base_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")] | None = None
     timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 8.0
+    # an explicit outbound proxy (the environment's proxy variables are never read)
+    proxy: ProxyUrl | None = None
     pickup_type: Literal["USE_SCHEDULED_PICKUP", "DROPOFF_AT_FEDEX_LOCATION",
                          "CONTACT_FEDEX_TO_SCHEDULE"] = "USE_SCHEDULED_PICKUP"
     # label stock per kind of printer: PDF and PNG go on paper, ZPL on thermal stock

@@ -54,7 +54,7 @@ class UPSCarrier:
         self.capabilities: frozenset[Capability] = CAPABILITIES
         self._config = config
         self._now = now
-        self._client = carrier_client(config.url, config.timeout_seconds)
+        self._client = carrier_client(config.url, config.timeout_seconds, proxy=config.proxy)
         # ``clock`` lets tests move time to the token's expiry without sleeping
         self._token = OAuthToken(self._fetch_token, clock=clock)
 

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from carriers.config import ProxyUrl
+
 HOSTS = {
     "test": "https://wwwcie.ups.com",  # Customer Integration Environment
     "production": "https://onlinetools.ups.com",
@@ -27,6 +29,8 @@ class UPSConfig(BaseModel):
     environment: Literal["test", "production"]
     base_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")] | None = None
     timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 8.0
+    # an explicit outbound proxy (the environment's proxy variables are never read)
+    proxy: ProxyUrl | None = None
     rating_version: ApiVersion = "v2409"
     shipping_version: ApiVersion = "v2409"
     # UPS thermal stock: 4x6 or 4x8 inches (the image never exceeds 4x6)

@@ -93,7 +93,7 @@ class UspsCarrier:
         self._config = config
         # mailing dates use the UTC date: never earlier than any US mainland local date
         self._now = now
-        self._client = carrier_client(config.url, config.timeout_seconds)
+        self._client = carrier_client(config.url, config.timeout_seconds, proxy=config.proxy)
         # ``clock`` lets tests move time to a token's expiry without sleeping
         self._token = OAuthToken(self._fetch_token, clock=clock)
         self._payment = OAuthToken(self._fetch_payment_token, refresh_margin=600.0, clock=clock)

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from carriers.config import ProxyUrl
+
 HOSTS = {
     "test": "https://apis-tem.usps.com",  # Testing Environment for Mailers
     "production": "https://apis.usps.com",
@@ -40,6 +42,8 @@ class UspsConfig(BaseModel):
     environment: Literal["test", "production"]
     base_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")] | None = None
     timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 8.0
+    # an explicit outbound proxy (the environment's proxy variables are never read)
+    proxy: ProxyUrl | None = None
     # payment authorization for labels (roles PAYER and LABEL_OWNER); all four or none.
     # Without them the account rates and tracks but cannot buy or void labels.
     crid: Digits | None = None

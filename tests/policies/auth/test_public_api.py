@@ -8,9 +8,10 @@ from policies.auth.types import Principal
 def test_public_surface_is_pinned() -> None:
     assert sorted(policies.auth.__all__) == sorted([
         "SCOPES", "AuthComponents", "AuthConfig", "AuthGate", "AuthMethod", "AuthMiddleware",
-        "Authenticator", "ClientConfig", "ExternalIssuerConfig", "JwksCache", "KeyRing",
-        "Principal", "Scope", "SigningKeyConfig", "TokenConfig", "TokenServer", "auth_routes",
-        "build_auth", "current_principal", "demo_auth_config", "hash_api_key", "hash_secret",
+        "Authenticator", "ClientConfig", "ExternalIssuerConfig", "FailedAttempts", "JwksCache",
+        "KeyRing", "Principal", "Scope", "SigningKeyConfig", "TokenAttemptsConfig",
+        "TokenConfig", "TokenServer", "auth_routes", "build_auth", "client_address",
+        "current_principal", "demo_auth_config", "hash_api_key", "hash_secret",
         "jwks_endpoint", "require_scope", "token_endpoint", "verify_secret",
     ])
     for name in policies.auth.__all__:
