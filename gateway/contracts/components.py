@@ -27,7 +27,9 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
 }
 
 PROBLEM_NOTES: dict[int, str] = {
-    400: "The request is malformed: the body is not valid JSON, or a header is unusable.",
+    400: "The request is malformed: the body is not valid JSON, a header is unusable, or a "
+         "path segment or the query string is not percent-encoded UTF-8 or holds control "
+         "characters.",
     401: "Credentials (or a webhook's signature) are missing, invalid or expired.",
     403: "The credentials lack the operation's scope, or the client may not use this API "
          "version.",

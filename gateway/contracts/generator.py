@@ -38,7 +38,9 @@ from gateway.contracts.components import (
     problem_schemas,
     security_schemes,
 )
-from policies.problems import PROBLEM_BASE, PROBLEM_JSON
+from gateway.contracts.examples import Examples
+from gateway.contracts.operation_examples import example_path, problem_example, validation_errors
+from policies.problems import PROBLEM_JSON
 from policies.request_id import HEADER as REQUEST_ID_HEADER
 
 if TYPE_CHECKING:  # the table's handlers import this module
@@ -114,6 +116,7 @@ class _Schemas:
             if name in self.components:
                 raise ValueError(f"a model named {name!r} clashes with the problem schema")
             self.components[name] = schema
+        self.examples = Examples(self.components)
 
     def ref(self, model: type[BaseModel], mode: JsonSchemaMode) -> Json:
         return dict(self._refs[(model, mode)])
@@ -139,8 +142,7 @@ def _parameters(op: Operation, schemas: _Schemas) -> list[Json]:
             described = schema["properties"][name].get("description")
             if described:
                 param["description"] = described
-            if prop.get("examples"):
-                param["example"] = prop["examples"][0]
+            param["example"] = schemas.examples.of(prop, name)
             params.append(param)
     templated = set(re.findall(r"{([^}]+)}", op.path))
     declared = {p["name"] for p in params if p["in"] == "path"}
@@ -190,7 +192,7 @@ def problem_statuses(op: Operation) -> list[int]:
     return sorted(statuses)
 
 
-def _problem_response(op: Operation, status: int, schemas: _Schemas) -> Json:
+def _problem_response(op: Operation, status: int, schemas: _Schemas, example: Json) -> Json:
     cls = PROBLEM_TYPES.get(status)
     title = cls.title if cls else http.HTTPStatus(status).phrase
     note = PROBLEM_NOTES.get(status, title + ".")
@@ -202,12 +204,10 @@ def _problem_response(op: Operation, status: int, schemas: _Schemas) -> Json:
     elif status == 401:
         names.append("WwwAuthenticate")
     if op.error_model is not None and status != 500:
+        schema = schemas.ref(op.error_model, "serialization")
         return {"description": f"{title}: {note}", "headers": _header_refs(*names),
                 "content": {"application/json": {
-                    "schema": schemas.ref(op.error_model, "serialization")}}}
-    example: Json = {"title": title, "status": status, "detail": note}
-    if cls is not None:
-        example["type"] = PROBLEM_BASE + cls.slug
+                    "schema": schema, "example": schemas.examples.of(schema)}}}
     return {
         "description": f"{title}: {note}",
         "headers": _header_refs(*names),
@@ -229,28 +229,40 @@ def _success_response(op: Operation, schemas: _Schemas) -> Json:
         response["description"] += " (body not described by a model)"
         response["content"] = {"*/*": {"schema": {}}}
     else:
+        schema = schemas.ref(op.response, "serialization")
         response["content"] = {"application/json": {
-            "schema": schemas.ref(op.response, "serialization")}}
+            "schema": schema, "example": schemas.examples.of(schema)}}
     return response
 
 
 def _operation(op: Operation, schemas: _Schemas) -> Json:
+    parameters = _parameters(op, schemas)
+    values: dict[str, dict[str, Any]] = {}
+    for param in parameters:
+        if "example" in param:
+            values.setdefault(param["in"], {})[param["name"]] = param["example"]
+    # the table parses `body`; a `raw_body` the handler reads is documented the same way
+    model, media = ((op.body, "application/json") if op.body is not None
+                    else (op.raw_body, op.raw_media_type))
+    body_schema = schemas.ref(model, "validation") if model is not None else None
+    body = schemas.examples.of(body_schema) if body_schema is not None else None
+    instance = example_path(op, values.get("path", {}))
+    errors = validation_errors(op, values, body)
     out: Json = {
         "operationId": op.operation_id,
         "summary": op.summary,
         "tags": [op.tag],
-        "parameters": _parameters(op, schemas),
+        "parameters": parameters,
         "responses": {str(op.status): _success_response(op, schemas)}
-                     | {str(s): _problem_response(op, s, schemas) for s in problem_statuses(op)},
+                     | {str(s): _problem_response(op, s, schemas,
+                                                problem_example(op, s, instance, errors))
+                        for s in problem_statuses(op)},
     }
     if op.description:
         out["description"] = op.description
-    if op.body is not None:
+    if body_schema is not None:
         out["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": schemas.ref(op.body, "validation")}}}
-    elif op.raw_body is not None:
-        out["requestBody"] = {"required": True, "content": {
-            op.raw_media_type: {"schema": schemas.ref(op.raw_body, "validation")}}}
+            media: {"schema": body_schema, "example": body}}}
     if op.scope is None:
         out["security"] = []
     else:

@@ -143,8 +143,12 @@ def test_parameters_come_from_the_params_models():
 def test_request_bodies_and_responses_reference_the_models():
     doc = documents(_ops())["v1"]
     query = doc["paths"]["/v1/inventory/query"]["post"]
-    assert query["requestBody"] == {"required": True, "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/InventoryQuery"}}}}
+    assert query["requestBody"]["required"] is True
+    assert list(query["requestBody"]["content"]) == ["application/json"]
+    body = query["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/InventoryQuery"}
+    # the example starts from the models' own field examples (tests/contracts/test_examples.py)
+    assert body["example"] == {"skus": ["SKU-0001"], "warehouses": ["WH-EAST"]}
     ok = query["responses"]["200"]["content"]["application/json"]["schema"]
     assert ok == {"$ref": "#/components/schemas/InventoryListV1"}
     schemas = doc["components"]["schemas"]
@@ -229,8 +233,8 @@ def test_required_headers_are_documented_as_required_header_parameters():
     doc = build_document("v9", [_label_op()])
     params = doc["paths"]["/v9/labels"]["post"]["parameters"]
     assert {"name": "Idempotency-Key", "in": "header", "required": True,
-            "description": "Makes retries safe", "schema": {"type": "string", "minLength": 1}
-            } in params
+            "description": "Makes retries safe", "schema": {"type": "string", "minLength": 1},
+            "example": "order-1001-box-1"} in params
     validate(doc, cls=OpenAPIV31SpecValidator)
 
 
