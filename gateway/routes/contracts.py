@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # the table names this module's handlers
 
 ASSET_TYPES = {
     "docs.js": "text/javascript; charset=utf-8",
+    "dom.js": "text/javascript; charset=utf-8",
+    "tryit.js": "text/javascript; charset=utf-8",
     "docs.css": "text/css; charset=utf-8",
 }
 DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "

@@ -1,6 +1,8 @@
 """The docs page in headless Chromium against the real server: its script renders every
-operation of every document (the static HTML holds none of them)."""
+operation of every document (the static HTML holds none of them), and a try-it-out call
+typed and clicked through the DevTools protocol reaches the gateway and shows its answer."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,17 +12,22 @@ import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from gateway.contracts.generator import document_names, documents
 from gateway.operations import operations
+from gateway.schemas.common import SKU_PATTERN
+from policies.problems import PROBLEM_BASE
+from tests.contracts.cdp import Browser, Page, chromium
 from tests.support.redis_server import free_port
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
+DEMO_KEY = "demo-storefront-key"  # README, the demo's storefront client
 STARTUP_SECONDS = 30
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -83,13 +90,16 @@ class _Operations(HTMLParser):
         self.operations: set[tuple[str, str, str]] = set()
         self.options: list[str] = []
         self.rendered: str | None = None
+        self.in_switcher = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
         if "data-operation-id" in found:
             self.operations.add((found["data-operation-id"] or "", found.get("data-method") or "",
                                  found.get("data-path") or ""))
-        if tag == "option" and found.get("value"):
+        if tag == "select":
+            self.in_switcher = found.get("id") == "document-select"
+        if tag == "option" and found.get("value") and self.in_switcher:
             self.options.append(found["value"] or "")
         if found.get("id") == "app":
             self.rendered = found.get("data-rendered")
@@ -117,3 +127,104 @@ def test_docs_page_renders_every_operation_of_the_document(browser, server, name
     assert page.rendered == name, "the script did not finish rendering the document"
     assert page.operations == expected
     assert page.options == document_names(operations())
+
+
+@pytest.fixture(scope="module")
+def devtools(browser: str) -> Iterator[Browser]:
+    with chromium(browser) as running:
+        yield running
+
+
+@pytest.fixture
+def page(devtools: Browser) -> Iterator[Page]:
+    """A fresh tab per test: its own page state and its own event record."""
+    tab = devtools.new_page()
+    yield tab
+    tab.close()
+
+
+RESULT = "document.querySelector('[data-try=getInventoryV1] .result')"
+CURL = "document.querySelector('[data-try=getInventoryV1] [data-block=curl]').textContent"
+
+
+def _send_and_wait(page: Page, status: str) -> dict:
+    page.click("[data-try=getInventoryV1] button.send")
+    page.wait_for(f"{RESULT}.dataset.resultStatus === {json.dumps(status)}")
+    return json.loads(page.evaluate(
+        f"{RESULT}.querySelector('[data-block=response]').textContent"))
+
+
+def _sent_to(page: Page, path: str) -> list[dict]:
+    """Headers of the requests the page sent to ``path`` (names lower-cased)."""
+    return [{k.lower(): v for k, v in e["request"]["headers"].items()}
+            for e in page.events("Network.requestWillBeSent")
+            if urlsplit(e["request"]["url"]).path == path]
+
+
+def test_try_it_out_calls_the_gateway_with_the_key_typed_in_and_shows_both_answers(page, server):
+    """Without a key the gateway's 401 problem is shown; with the demo key, the 200 JSON."""
+    page.open(f"{server}/docs?doc=v1#getInventoryV1")
+    page.wait_for("document.getElementById('app').dataset.rendered === 'v1'")
+    assert page.evaluate("document.querySelector('#getInventoryV1 > details').open") is True
+    assert page.evaluate("document.querySelector('[data-try=getInventoryV1] input"
+                         "[data-name=sku]').value") == "SKU-0001"
+
+    problem = _send_and_wait(page, "401")
+    assert problem["type"] == PROBLEM_BASE + "unauthorized" and problem["status"] == 401
+    assert problem["instance"] == "/v1/inventory/SKU-0001"
+    assert page.evaluate(f"{RESULT}.dataset.resultKind") == "problem"
+    assert "www-authenticate" in page.evaluate(f"{RESULT}.textContent")
+
+    page.type("#credential-value", DEMO_KEY)
+    page.press_enter()  # must not submit anything: the key would land in a URL
+    answer = _send_and_wait(page, "200")
+    assert answer["sku"] == "SKU-0001"
+    assert {w["warehouse"] for w in answer["warehouses"]} == {"WH-EAST", "WH-CENTRAL", "WH-WEST"}
+    assert page.evaluate(f"{RESULT}.dataset.resultKind") == "ok"
+
+    calls = _sent_to(page, "/v1/inventory/SKU-0001")
+    assert len(calls) == 2
+    assert "x-api-key" not in calls[0]
+    assert calls[1]["x-api-key"] == DEMO_KEY
+    assert calls[1]["accept"].startswith("application/json")
+
+    # the key is in no URL, no storage and no snippet
+    sent_urls = [e["request"]["url"] for e in page.events("Network.requestWillBeSent")]
+    assert sent_urls and not [u for u in sent_urls if DEMO_KEY in u]
+    assert page.evaluate("location.href") == f"{server}/docs?doc=v1#getInventoryV1"
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+    assert page.evaluate("document.cookie") == ""
+    curl = page.evaluate(CURL)
+    assert DEMO_KEY not in curl
+    assert curl.startswith(f"curl -sS -i '{server}/v1/inventory/SKU-0001'")
+    assert '-H "X-API-Key: $GATEWAY_API_KEY"' in curl
+
+
+def test_the_curl_snippet_follows_the_form_and_the_credential_kind(page, server):
+    page.open(f"{server}/docs?doc=v1#getInventoryV1")
+    page.wait_for("document.getElementById('app').dataset.rendered === 'v1'")
+    page.type("[data-try=getInventoryV1] input[data-name=sku]", "-9 X")  # appended to SKU-0001
+    page.wait_for(f"{CURL}.includes('/v1/inventory/SKU-0001-9%20X')")
+    page.evaluate("""(() => { const kind = document.getElementById('credential-kind');
+        kind.value = 'bearer'; kind.dispatchEvent(new Event('change')); })()""")
+    assert '-H "Authorization: Bearer $GATEWAY_TOKEN"' in page.evaluate(CURL)
+
+
+def test_examples_and_unescaped_patterns_are_shown_under_the_page_csp(page, server):
+    page.open(f"{server}/docs?doc=v2#queryPricesV2")
+    page.wait_for("document.getElementById('app').dataset.rendered === 'v2'")
+    op = documents(operations())["v2"]["paths"]["/v2/prices/query"]["post"]
+    shown = page.evaluate("document.querySelector('#queryPricesV2 [data-block=example-request]')"
+                          ".textContent")
+    assert json.loads(shown) == op["requestBody"]["content"]["application/json"]["example"]
+    body = page.evaluate("document.querySelector('[data-try=queryPricesV2] textarea').value")
+    assert json.loads(body) == json.loads(shown)
+    problem = page.evaluate("document.querySelector('#queryPricesV2 tr[data-status=\"422\"] "
+                            "[data-block=example-problem]').textContent")
+    assert json.loads(problem)["errors"]
+    pattern = page.evaluate("document.querySelector('#getPriceV2 [data-parameter=sku] "
+                            "[data-constraint=pattern] code').textContent")
+    assert pattern == SKU_PATTERN  # as written, not as a JSON string with doubled backslashes
+    logged = [e["entry"]["text"] for e in page.events("Log.entryAdded")]
+    assert not [t for t in logged if "Content Security Policy" in t], logged
+    assert not page.events("Runtime.exceptionThrown")
