@@ -47,6 +47,7 @@ async function fetchToken(id, secret, scope, status) {
       return;
     }
     kindInput().value = "bearer";
+    kindInput().dispatchEvent(new Event("change"));
     valueInput().value = answer.access_token;
     status.textContent = "Token for " + (answer.scope || "the client's scopes") + ", valid "
       + answer.expires_in + " s";
