@@ -1,10 +1,11 @@
 """Example values built from the JSON Schemas of one document, valid by construction.
 
 Each value comes from the first of: the field's own ``examples`` (from the pydantic model),
-``const``, the first ``enum`` member, a non-null ``default``, a demo value for well-known
-field names (``FIELD_HINTS``, used only when it satisfies the field's schema), or a value
-made from the schema itself (format, a string matching the ``pattern``, numeric bounds,
-``minItems``). Optional object members are included, so an example shows every field.
+``const``, the first ``enum`` member, a ``default`` (unless null or empty), a demo value
+for well-known field names (``FIELD_HINTS``, used only when it satisfies the field's
+schema), or a value made from the schema itself (format, a string matching the
+``pattern``, numeric bounds, ``minItems``). Optional object members are included, so an
+example shows every field.
 A schema this module cannot satisfy raises ``ValueError``: the documents are generated
 in tests, so an unsupported construct fails there rather than publishing a wrong example.
 """
@@ -43,6 +44,7 @@ FIELD_HINTS: dict[str, Any] = {
     "email": "receiving@example.com",
     "phone": "+1 303 555 0100",
     "source": "demo",
+    "scope": "inventory:read prices:read",
     "Idempotency-Key": "order-1001-box-1",
 }
 FORMATS: dict[str, str] = {
@@ -87,9 +89,12 @@ class Examples:
             return schema["const"]
         if schema.get("enum"):
             return schema["enum"][0]
-        if schema.get("default") is not None:
+        # an empty list or object default says less than one synthesized member
+        if schema.get("default") not in (None, [], {}):
             return schema["default"]
         variants = schema.get("anyOf") or schema.get("oneOf")
+        if variants and "properties" in schema:
+            return self._constrained(schema, variants, name, depth)
         if variants:
             usable = [v for v in variants if self._resolve(v).get("type") != "null"]
             return self._value(usable[0] if usable else variants[0], name, depth + 1)
@@ -123,6 +128,22 @@ class Examples:
             return None
         raise ValueError(f"no example for a schema of type {kind!r}")
 
+    def _constrained(self, schema: Json, variants: list[Json], name: str | None,
+                     depth: int) -> Any:
+        """An object whose properties ``anyOf``/``oneOf`` members constrain further (a purge
+        naming at least one of its lists): the full example when it already meets one
+        member, else the example with the first member's properties filled in."""
+        base = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
+        value = self._value(base, name, depth + 1)
+        members = [self._resolve(v) for v in variants]
+        met = sum(_meets(value, member) for member in members)
+        if met == 1 or (met and "anyOf" in schema):
+            return value
+        for prop, sub in members[0].get("properties", {}).items():
+            merged = {**base.get("properties", {}).get(prop, {}), **sub}
+            value[prop] = self._value(merged, prop, depth + 1)
+        return value
+
     def _fits(self, schema: Json, value: Any) -> bool:
         """Whether a hint satisfies the simple schema it would stand for."""
         kind = schema.get("type")
@@ -134,6 +155,24 @@ class Examples:
         if not isinstance(value, str) or kind != "string" or "format" in schema:
             return False
         return _string_fits(schema, value)
+
+
+def _meets(value: Any, member: Json) -> bool:
+    """Whether an object example meets a union member's ``required`` and ``const``,
+    ``enum`` and ``minItems`` on its properties (what such members constrain)."""
+    if not isinstance(value, dict) or not set(member.get("required", ())) <= value.keys():
+        return False
+    for prop, rule in member.get("properties", {}).items():
+        if prop not in value:
+            continue
+        got = value[prop]
+        if "const" in rule and got != rule["const"]:
+            return False
+        if "enum" in rule and got not in rule["enum"]:
+            return False
+        if "minItems" in rule and (not isinstance(got, list) or len(got) < rule["minItems"]):
+            return False
+    return True
 
 
 def _singular(name: str | None) -> str | None:

@@ -18,7 +18,6 @@ import pytest
 
 from gateway.contracts.generator import document_names, documents
 from gateway.operations import operations
-from gateway.schemas.common import SKU_PATTERN
 from policies.problems import PROBLEM_BASE
 from tests.contracts.cdp import Browser, Page, chromium
 from tests.support.redis_server import free_port
@@ -198,7 +197,10 @@ def test_examples_and_unescaped_patterns_are_shown_under_the_page_csp(page, serv
     assert json.loads(problem)["errors"]
     pattern = page.evaluate("document.querySelector('#getPriceV2 [data-parameter=sku] "
                             "[data-constraint=pattern] code').textContent")
-    assert pattern == SKU_PATTERN  # as written, not as a JSON string with doubled backslashes
+    [sku] = [p for p in documents(operations())["v2"]["paths"]["/v2/prices/{sku}"]["get"][
+        "parameters"] if p.get("name") == "sku"]
+    assert "\\" in sku["schema"]["pattern"]
+    assert pattern == sku["schema"]["pattern"]  # as written, not JSON-escaped (\\- for \-)
     logged = [e["entry"]["text"] for e in page.events("Log.entryAdded")]
     assert not [t for t in logged if "Content Security Policy" in t], logged
     assert not page.events("Runtime.exceptionThrown")

@@ -13,7 +13,7 @@ from gateway.contracts.generator import document_names, documents
 from gateway.contracts.pattern import sample
 from gateway.operations import operations
 from policies.problems import PROBLEM_BASE, PROBLEM_JSON
-from tests.support.app import STOREFRONT, WAREHOUSE, gateway
+from tests.support.app import ADMIN, STOREFRONT, WAREHOUSE, gateway
 
 DOCS = documents(operations())
 METHODS = {"get", "put", "post", "patch", "delete"}
@@ -120,9 +120,13 @@ async def test_the_request_examples_are_accepted_by_the_demo_gateway():
                                  headers=STOREFRONT)
         rates = v1["/v1/shipping/rates"]["post"]["requestBody"]["content"]["application/json"]
         shop = await client.post("/v1/shipping/rates", json=rates["example"], headers=WAREHOUSE)
+        notice = DOCS["platform"]["paths"]["/admin/cache/purge"]["post"]["requestBody"][
+            "content"]["application/json"]["example"]
+        purge = await client.post("/admin/cache/purge", json=notice, headers=ADMIN)
     assert one.status_code == 200 and one.json()["sku"] == sku
     assert many.status_code == 200 and [i["sku"] for i in many.json()["items"]] == ["SKU-0001"]
     assert shop.status_code == 200 and shop.json()["rates"], shop.text
+    assert notice["skus"] and purge.status_code == 200, purge.text
 
 
 def _patterns(node):
@@ -177,3 +181,16 @@ def test_field_hints_yield_to_the_schema():
     # a hint that does not fit the field's pattern is not used
     assert examples.of({"type": "string", "pattern": "^[a-z]{3}$"}, "country") == "aaa"
     assert examples.of({"type": "string", "examples": ["DE"]}, "country") == "DE"
+
+
+def test_union_members_that_only_constrain_an_object_keep_its_full_example():
+    examples = Examples({})
+    lists = {"type": "object", "properties": {
+        "all": {"type": "boolean", "default": False},
+        "skus": {"type": "array", "items": {"type": "string"}, "default": []}}}
+    purge = {**lists, "anyOf": [{"required": ["all"], "properties": {"all": {"const": True}}},
+                                {"required": ["skus"], "properties": {"skus": {"minItems": 1}}}]}
+    # the full example already names a SKU, so it does not turn into "purge everything"
+    assert examples.of(purge) == {"all": False, "skus": ["SKU-0001"]}
+    only_all = {**lists, "anyOf": purge["anyOf"][:1]}
+    assert examples.of(only_all) == {"all": True, "skus": ["SKU-0001"]}
