@@ -19,6 +19,16 @@ const refreshers = new Set();
 const kindInput = () => document.getElementById("credential-kind");
 const valueInput = () => document.getElementById("credential-value");
 
+// the gateway's root is where /docs sits, so a gateway mounted under a prefix still works
+function gatewayUrl(path) {
+  return new URL(path.replace(/^\//, ""), new URL(".", window.location.href));
+}
+
+// one path segment; "." and ".." escaped so URL parsing cannot fold them away
+function segment(value) {
+  return value === "." || value === ".." ? value.replace(/\./g, "%2E") : encodeURIComponent(value);
+}
+
 function credential() {
   const value = valueInput().value.trim();
   return value ? { kind: kindInput().value, value } : null;
@@ -36,7 +46,7 @@ async function fetchToken(id, secret, scope, status) {
   if (scope) form.set("scope", scope);
   status.textContent = "Asking /oauth/token…";
   try {
-    const response = await fetch(new URL("/oauth/token", window.location.origin), {
+    const response = await fetch(gatewayUrl("/oauth/token"), {
       method: "POST", body: form, credentials: "omit", cache: "no-store",
       headers: { Authorization: "Basic " + base64(id + ":" + secret), Accept: ACCEPT },
     });
@@ -168,7 +178,7 @@ export function tryPanel(doc, path, method, op, secured) {
       const value = input.value;
       const where = input.dataset.in;
       if (where === "path") {
-        target = target.replace("{" + input.dataset.name + "}", encodeURIComponent(value));
+        target = target.replace("{" + input.dataset.name + "}", segment(value));
       } else if (value === "") {
         continue;
       } else if (where === "query") {
@@ -177,7 +187,7 @@ export function tryPanel(doc, path, method, op, secured) {
         headers.push([input.dataset.name, value]);
       }
     }
-    const url = new URL(target, window.location.origin);
+    const url = gatewayUrl(target);
     url.search = query.toString();
     return { url: url.toString(), headers, body: textarea ? textarea.value : null };
   }
