@@ -182,6 +182,13 @@ def test_the_curl_snippet_follows_the_form_and_the_credential_kind(page, server)
         kind.value = 'bearer'; kind.dispatchEvent(new Event('change')); })()""")
     assert '-H "Authorization: Bearer $GATEWAY_TOKEN"' in page.evaluate(CURL)
 
+    page.browser.call("Browser.grantPermissions", {
+        "origin": server, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    page.click("[data-try=getInventoryV1] .curl button.copy")
+    page.wait_for("document.querySelector('[data-try=getInventoryV1] .curl .copy-status')"
+                  ".textContent === 'Copied'")
+    assert page.evaluate("navigator.clipboard.readText()") == page.evaluate(CURL)
+
 
 def test_examples_and_unescaped_patterns_are_shown_under_the_page_csp(page, server):
     page.open(f"{server}/docs?doc=v2#queryPricesV2")
