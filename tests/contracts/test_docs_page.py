@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.routes.contracts import ASSET_TYPES, DOCS_CSP
 from tests.support.app import gateway
 
 STATIC = Path(__file__).resolve().parents[2] / "gateway" / "contracts" / "static"
-SCRIPTS = sorted(name for name in ASSET_TYPES if name.endswith(".js"))
+SCRIPTS = sorted(path.name for path in STATIC.glob("*.js"))
 
 
 def _directives(policy: str) -> dict[str, list[str]]:
@@ -56,7 +55,6 @@ async def test_the_docs_page_is_served_with_a_strict_content_security_policy():
     async with gateway() as (_, client):
         page = await client.get("/docs")
     policy = page.headers["content-security-policy"]
-    assert policy == DOCS_CSP
     directives = _directives(policy)
     assert directives["default-src"] == ["'none'"]
     for name in ("script-src", "style-src", "connect-src"):
