@@ -39,7 +39,7 @@ from gateway.contracts.components import (
     security_schemes,
 )
 from gateway.contracts.examples import Examples
-from gateway.contracts.operation_examples import example_path, problem_example, validation_errors
+from gateway.contracts.operation_examples import example_path, problem_example, validation_problem
 from policies.problems import PROBLEM_JSON
 from policies.request_id import HEADER as REQUEST_ID_HEADER
 
@@ -247,7 +247,7 @@ def _operation(op: Operation, schemas: _Schemas) -> Json:
     body_schema = schemas.ref(model, "validation") if model is not None else None
     body = schemas.examples.of(body_schema) if body_schema is not None else None
     instance = example_path(op, values.get("path", {}))
-    errors = validation_errors(op, values, body)
+    invalid = validation_problem(op, values, body)
     out: Json = {
         "operationId": op.operation_id,
         "summary": op.summary,
@@ -255,7 +255,7 @@ def _operation(op: Operation, schemas: _Schemas) -> Json:
         "parameters": parameters,
         "responses": {str(op.status): _success_response(op, schemas)}
                      | {str(s): _problem_response(op, s, schemas,
-                                                problem_example(op, s, instance, errors))
+                                                problem_example(op, s, instance, invalid))
                         for s in problem_statuses(op)},
     }
     if op.description:

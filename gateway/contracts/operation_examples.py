@@ -17,13 +17,14 @@ from pydantic import BaseModel, ValidationError
 
 from gateway.contracts.components import PROBLEM_NOTES, PROBLEM_TYPES, Json
 from policies.problems import PROBLEM_BASE, ValidationFailed
-from policies.validation import body_errors, param_errors
+from policies.validation import body_errors, param_errors, validation_failed
 
 if TYPE_CHECKING:  # the table's handlers import the generator, which imports this module
     from gateway.operations import Operation
 
 # values that break a string parameter, tried in turn until the params model refuses one
-BROKEN_VALUES = ("not valid!", "", "x" * 1000)
+# (never an empty one: an empty path segment matches no route)
+BROKEN_VALUES = ("not valid!", " leading-space", "x" * 300)
 
 
 def example_path(op: Operation, params: dict[str, Any]) -> str:
@@ -31,7 +32,7 @@ def example_path(op: Operation, params: dict[str, Any]) -> str:
     return re.sub(r"{([^}]+)}", lambda m: str(params.get(m.group(1), m.group(0))), op.path)
 
 
-def _broken_body(model: type[BaseModel], body: Any) -> list[dict[str, str]] | None:
+def _broken_body(model: type[BaseModel], body: Any) -> ValidationFailed | None:
     if not isinstance(body, dict):
         return None
     required = model.model_json_schema().get("required", [])
@@ -41,47 +42,53 @@ def _broken_body(model: type[BaseModel], body: Any) -> list[dict[str, str]] | No
         try:
             model.model_validate(candidate)
         except ValidationError as exc:
-            return body_errors(exc)
+            return validation_failed(body_errors(exc), exc.error_count())
     return None
 
 
-def _broken_params(model: type[BaseModel], values: dict[str, Any],
-                   where: str) -> list[dict[str, str]] | None:
+def _broken_params(model: type[BaseModel], values: dict[str, Any], where: str
+                   ) -> tuple[ValidationFailed, dict[str, Any]] | None:
     for name in values:
         for bad in BROKEN_VALUES:
+            broken = {**values, name: bad}
             try:
-                model.model_validate({**values, name: bad})
+                model.model_validate(broken)
             except ValidationError as exc:
-                return param_errors(exc, where)
+                return validation_failed(param_errors(exc, where), exc.error_count()), broken
     return None
 
 
-def validation_errors(op: Operation, params: dict[str, dict[str, Any]],
-                      body: Any) -> list[dict[str, str]]:
-    """The ``errors`` of a 422 for this operation, made by its models on a broken input."""
+def validation_problem(op: Operation, params: dict[str, dict[str, Any]], body: Any
+                       ) -> tuple[ValidationFailed, str]:
+    """The 422 of this operation, made by its own models on its example input with one value
+    broken, and the path of that broken request (the problem's ``instance``)."""
+    path = params.get("path", {})
     model = op.body or (op.raw_body if op.raw_media_type == "application/json" else None)
     if model is not None:
         found = _broken_body(model, body)
-        if found:
-            return found
+        if found is not None:
+            return found, example_path(op, path)
     for where, params_model in (("path", op.path_params), ("query", op.query),
                                 ("header", op.headers)):
         if params_model is not None:
-            found = _broken_params(params_model, params.get(where, {}), where)
-            if found:
-                return found
-    return [{"pointer": "#", "detail": "the request cannot be carried out"}]
+            broken = _broken_params(params_model, params.get(where, {}), where)
+            if broken is not None:
+                problem, values = broken
+                return problem, example_path(op, values if where == "path" else path)
+    fallback = ValidationFailed("#: the request cannot be carried out",
+                                [{"pointer": "#", "detail": "the request cannot be carried out"}])
+    return fallback, example_path(op, path)
 
 
 def problem_example(op: Operation, status: int, instance: str,
-                    errors: list[dict[str, str]]) -> Json:
-    """The problem body the gateway sends for ``status`` on this operation."""
+                    invalid: tuple[ValidationFailed, str]) -> Json:
+    """The problem body the gateway sends for ``status`` on this operation; ``invalid`` is
+    what ``validation_problem`` made for its 422."""
     cls = PROBLEM_TYPES.get(status)
+    if status == 422 and cls is ValidationFailed:
+        problem, broken = invalid
+        return problem.body(broken)
     title = cls.title if cls else http.HTTPStatus(status).phrase
     detail = PROBLEM_NOTES.get(status, title + ".").replace("`", "")
-    if status == 422 and cls is ValidationFailed:
-        first = errors[0]
-        where = first.get("pointer") or first.get("parameter", "")
-        return ValidationFailed(f"{where}: {first['detail']}", errors).body(instance)
     return {"type": PROBLEM_BASE + cls.slug if cls else "about:blank", "title": title,
             "status": status, "detail": detail, "instance": instance}

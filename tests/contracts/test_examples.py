@@ -2,6 +2,7 @@
 example is what the running gateway really answers."""
 
 import re
+from urllib.parse import quote
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -105,6 +106,22 @@ async def test_the_422_example_is_what_the_gateway_answers_to_the_broken_example
         answer = await client.post(path, json=broken, headers=key)
     assert answer.status_code == 422
     assert answer.headers["content-type"] == PROBLEM_JSON
+    assert answer.json() == problem
+
+
+@pytest.mark.parametrize(("version", "path", "key"), [
+    ("v1", "/v1/inventory/{sku}", STOREFRONT), ("v2", "/v2/prices/{sku}", STOREFRONT),
+    ("v1", "/v1/shipping/labels/{label_id}", WAREHOUSE),
+    ("v2", "/v2/shipping/tracking/{carrier}/{tracking_number}", WAREHOUSE)])
+async def test_the_422_example_of_a_path_parameter_is_what_the_gateway_answers(version, path,
+                                                                              key):
+    op = DOCS[version]["paths"][path]["get"]
+    problem = op["responses"]["422"]["content"][PROBLEM_JSON]["example"]
+    assert problem["errors"][0]["in"] == "path"
+    query = {p["name"]: p["example"] for p in op["parameters"] if p.get("in") == "query"}
+    async with gateway() as (_, client):
+        answer = await client.get(quote(problem["instance"]), params=query, headers=key)
+    assert answer.status_code == 422
     assert answer.json() == problem
 
 
