@@ -190,7 +190,8 @@ def test_the_curl_snippet_follows_the_form_and_the_credential_kind(page, server)
     assert page.evaluate("navigator.clipboard.readText()") == page.evaluate(CURL)
 
 
-def test_examples_and_unescaped_patterns_are_shown_under_the_page_csp(page, server):
+def test_examples_curl_for_a_body_and_unescaped_patterns_are_shown_under_the_page_csp(
+        page, server):
     page.open(f"{server}/docs?doc=v2#queryPricesV2")
     page.wait_for("document.getElementById('app').dataset.rendered === 'v2'")
     op = documents(operations())["v2"]["paths"]["/v2/prices/query"]["post"]
@@ -199,6 +200,20 @@ def test_examples_and_unescaped_patterns_are_shown_under_the_page_csp(page, serv
     assert json.loads(shown) == op["requestBody"]["content"]["application/json"]["example"]
     body = page.evaluate("document.querySelector('[data-try=queryPricesV2] textarea').value")
     assert json.loads(body) == json.loads(shown)
+    curl = page.evaluate("document.querySelector('[data-try=queryPricesV2] [data-block=curl]')"
+                         ".textContent")
+    assert curl.startswith(f"curl -sS -i -X POST '{server}/v2/prices/query'")
+    assert "-H 'Content-Type: application/json'" in curl
+    assert curl.endswith("--data-raw '" + body + "'")
+    page.type("#credential-value", DEMO_KEY)
+    page.click("[data-try=queryPricesV2] button.send")
+    result = "document.querySelector('[data-try=queryPricesV2] .result')"
+    page.wait_for(f"{result}.dataset.resultStatus === '200'")
+    prices = json.loads(page.evaluate(f"{result}.querySelector('[data-block=response]')"
+                                      ".textContent"))
+    assert [item["sku"] for item in prices["items"]] == ["SKU-0001"]
+    [sent] = _sent_to(page, "/v2/prices/query")
+    assert sent["content-type"] == "application/json"
     problem = page.evaluate("document.querySelector('#queryPricesV2 tr[data-status=\"422\"] "
                             "[data-block=example-problem]').textContent")
     assert json.loads(problem)["errors"]

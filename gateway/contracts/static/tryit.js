@@ -107,7 +107,7 @@ export function curlCommand(method, url, headers, body, secured) {
       : '-H "' + KEY_HEADER + ': $GATEWAY_API_KEY"');
   }
   for (const [name, value] of headers) lines.push("-H " + quote(name + ": " + value));
-  if (body !== null) lines.push("-H 'Content-Type: application/json'", "--data-raw " + quote(body));
+  if (body !== null) lines.push("--data-raw " + quote(body));
   return lines.join(" \\\n  ");
 }
 
@@ -122,6 +122,15 @@ function field(param) {
   });
   return [el("label", { className: "try-field" }, el("code", {}, param.name),
     el("span", { className: "hint" }, param.in, param.required ? ", required" : ""), input), input];
+}
+
+// the example as the body's media type writes it: JSON, or a form's name=value pairs
+function bodyText(mediaType, example) {
+  if (example === undefined) return "";
+  if (mediaType === "application/x-www-form-urlencoded" && example && typeof example === "object") {
+    return new URLSearchParams(example).toString();
+  }
+  return /json$/.test(mediaType || "") ? json(example) : String(example);
 }
 
 function showResult(box, response, text, started) {
@@ -154,13 +163,15 @@ export function tryPanel(doc, path, method, op, secured) {
     form.append(label);
   }
   let textarea = null;
+  let mediaType = null;
   if (op.requestBody) {
-    const [requestBody] = resolve(doc, op.requestBody);
-    const media = (requestBody.content || {})["application/json"] || {};
+    const content = resolve(doc, op.requestBody)[0].content || {};
+    mediaType = "application/json" in content ? "application/json" : Object.keys(content)[0];
+    const media = content[mediaType] || {};
     textarea = el("textarea", { className: "try-body", rows: 10, spellcheck: "false",
-      "aria-label": "request body" }, media.example === undefined ? "" : json(media.example));
+      "aria-label": "request body" }, bodyText(mediaType, media.example));
     form.append(el("label", { className: "try-field body" }, "Body ",
-      el("code", {}, "application/json")), textarea);
+      el("code", {}, mediaType || "")), textarea);
   }
   const send = el("button", { type: "submit", className: "send" }, "Send");
   form.append(el("div", { className: "try-actions" }, send,
@@ -189,6 +200,7 @@ export function tryPanel(doc, path, method, op, secured) {
     }
     const url = gatewayUrl(target);
     url.search = query.toString();
+    if (textarea) headers.push(["Content-Type", mediaType]);
     return { url: url.toString(), headers, body: textarea ? textarea.value : null };
   }
 
@@ -209,7 +221,6 @@ export function tryPanel(doc, path, method, op, secured) {
     for (const [name, value] of headers) sent.set(name, value);
     const auth = secured ? authHeader(credential()) : null;
     if (auth) sent.set(auth[0], auth[1]);
-    if (body !== null) sent.set("Content-Type", "application/json");
     send.disabled = true;
     delete result.dataset.resultStatus;
     result.replaceChildren(el("p", { className: "hint" }, "Sending…"));
