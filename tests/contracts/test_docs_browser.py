@@ -261,3 +261,29 @@ def test_a_token_from_the_client_credentials_grant_is_used_as_bearer(page, serve
                          ".textContent")
     assert '-H "Authorization: Bearer $GATEWAY_TOKEN"' in curl and token not in curl
     assert "customer=CUST-001" in curl and "quantity=1" in curl
+
+
+def test_a_form_body_is_sent_and_shown_as_its_media_type(page, server):
+    """POST /oauth/token takes application/x-www-form-urlencoded, not JSON."""
+    page.open(f"{server}/docs?doc=platform#issueToken")
+    page.wait_for("document.getElementById('app').dataset.rendered === 'platform'")
+    body = "document.querySelector('[data-try=issueToken] textarea')"
+    assert "grant_type=client_credentials" in page.evaluate(f"{body}.value")
+    page.evaluate(f"""(() => {{ const area = {body};
+        area.value = 'grant_type=client_credentials&scope=inventory%3Aread';
+        area.dispatchEvent(new Event('input', {{bubbles: true}})); }})()""")
+    curl = page.evaluate("document.querySelector('[data-try=issueToken] [data-block=curl]')"
+                         ".textContent")
+    assert "-H 'Content-Type: application/x-www-form-urlencoded'" in curl
+    assert "GATEWAY_" not in curl  # a public operation: no credential placeholder
+    page.click("[data-try=issueToken] button.send")
+    result = "document.querySelector('[data-try=issueToken] .result')"
+    page.wait_for(f"{result}.dataset.resultStatus")
+    # no client credentials in the form or a Basic header: the grant is refused
+    assert page.evaluate(f"{result}.dataset.resultStatus") == "401"
+    [sent] = _sent_to(page, "/oauth/token")
+    assert sent["content-type"] == "application/x-www-form-urlencoded"
+    assert "authorization" not in sent
+    refusal = json.loads(page.evaluate(f"{result}.querySelector('[data-block=response]')"
+                                       ".textContent"))
+    assert refusal["error"] == "invalid_client"
