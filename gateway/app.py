@@ -28,17 +28,11 @@ from gateway.routes.contracts import Contracts
 from gateway.routes.health import ReadinessProbe
 from gateway.services import Services
 from gateway.settings import Settings
-from policies.auth import AuthConfig, AuthGate, build_auth, demo_auth_config
+from policies.auth import AuthGate, build_auth
 from policies.chain import PolicyChain
 from policies.limits import HeaderBoundsGate
 from policies.ratelimit import RateLimiter, RateLimitGate
 from policies.versioning import VersionGate
-
-
-@cache
-def _demo_auth() -> AuthConfig:
-    # hashing the demo secrets costs ~0.5 s of scrypt: once per process is enough
-    return demo_auth_config()
 
 
 @cache
@@ -52,7 +46,8 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
     requests = RequestMetrics()
     # clients connect lazily: building them here lets the gates hold them
     redis = redis_client(settings.redis) if settings.redis else None
-    auth = build_auth(settings.auth or _demo_auth(), redis=redis)
+    assert settings.auth is not None  # Settings requires it (the demo fills in its own)
+    auth = build_auth(settings.auth, redis=redis)
     limiter = (RateLimiter.from_url(settings.ratelimit, settings.redis.url) if settings.redis
                else RateLimiter.local(settings.ratelimit))
     router = Router(operations())

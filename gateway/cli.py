@@ -63,9 +63,8 @@ def _serve(args: argparse.Namespace) -> int:
         if workers > 1:
             print("the demo keeps its state in memory: serving with one worker", file=sys.stderr)
             workers = 1
-        from gateway.demo import DEMO_LABELS
-
-        labels = settings.shipping.idempotency.sqlite_path if settings.shipping else DEMO_LABELS
+        assert settings.shipping is not None  # the demo fills in its sandbox accounts
+        labels = settings.shipping.idempotency.sqlite_path
         print(DEMO_BANNER.format(labels=labels), file=sys.stderr, flush=True)
     uvicorn.run("gateway.asgi:app", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=False, server_header=False, log_level=args.log_level,

@@ -1,9 +1,11 @@
-"""The embedded demo's shipping set-up: two sandbox carrier accounts and a fallback table."""
+"""What the embedded demo adds to its ``Settings``: demo clients, two sandbox carrier accounts
+and a fallback table (``Settings(demo=True)`` fills these in where the file names none)."""
 
 from __future__ import annotations
 
 import tempfile
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
 from carriers.config import (
@@ -14,6 +16,14 @@ from carriers.config import (
     ShippingConfig,
 )
 from carriers.models import ServiceLevel
+from policies.auth import AuthConfig, demo_auth_config
+
+
+@cache
+def demo_auth() -> AuthConfig:
+    """The demo clients (hashing their secrets costs ~0.5 s of scrypt: once per process)."""
+    return demo_auth_config()
+
 
 # label records survive a demo restart, so a retried purchase after a crash is still resolved
 DEMO_LABELS = Path(tempfile.gettempdir()) / "erp-gateway-demo-labels.sqlite3"

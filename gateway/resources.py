@@ -7,10 +7,8 @@ import redis.asyncio as aioredis
 from carriers.idempotency import open_store
 from carriers.registry import CarrierRegistry
 from carriers.service import ShippingService
-from gateway.demo import demo_shipping
 from gateway.erp import build_connector
 from gateway.erp.base import ErpConnector
-from gateway.erp.demo import DemoConfig
 from gateway.settings import RedisSettings, Settings
 
 
@@ -25,24 +23,17 @@ def redis_client(config: RedisSettings) -> aioredis.Redis:
 
 
 def erp_connector(settings: Settings) -> ErpConnector:
-    """The configured ERP; the in-process demo ERP only in demo mode (settings require
-    ``[erp]`` otherwise)."""
-    config = settings.erp
-    if config is None:
-        if not settings.demo:
-            raise ValueError("no [erp] section and not a demo: refusing the demo ERP")
-        config = DemoConfig()
-    return build_connector(config)
+    """The configured ERP (``Settings`` requires one; the demo's is the in-process demo ERP)."""
+    if settings.erp is None:
+        raise ValueError("no [erp] section: settings were not validated")
+    return build_connector(settings.erp)
 
 
 def shipping_service(settings: Settings, redis: aioredis.Redis | None) -> ShippingService:
-    """The configured carriers; the sandbox accounts only in demo mode (settings require
-    ``[shipping]`` otherwise)."""
+    """The configured carriers (``Settings`` requires them; the demo's are sandboxes)."""
     config = settings.shipping
     if config is None:
-        if not settings.demo:
-            raise ValueError("no [shipping] section and not a demo: refusing sandbox carriers")
-        config = demo_shipping()
+        raise ValueError("no [shipping] section: settings were not validated")
     registry = CarrierRegistry.from_config(config.accounts)
     store = open_store(config.idempotency, redis=redis)
     return ShippingService.from_config(config, registry, store)

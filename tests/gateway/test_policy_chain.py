@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.app import _demo_auth
+from gateway.demo import demo_auth as _demo_auth
 from gateway.settings import Settings, default_rate_limits
 from policies.ratelimit import PlanConfig
 from policies.versioning import VersionConfig, VersioningConfig
