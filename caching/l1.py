@@ -61,7 +61,7 @@ class L1Cache:
         return len(self._slots)
 
     def get(self, key: L1Key) -> Entry | None:
-        # indexing costs a quarter of TLRUCache.get(), which checks expiry twice
+        # indexing, not TLRUCache.get(), which checks expiry twice (bench/RESULTS.md)
         try:
             return self._cache[key].entry
         except KeyError:  # absent or expired

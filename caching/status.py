@@ -33,8 +33,8 @@ _TOKEN = re.compile(r"^[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*$")
 class Lookup:
     """One key's answer: the payload (``None``: unknown upstream) and how it was served.
 
-    Read-only by convention: not frozen, because a frozen dataclass's ``__init__`` costs
-    five times as much and a cached read builds one per request.
+    Read-only by convention: not frozen, because a frozen dataclass's ``__init__`` is
+    several times as slow (``bench/RESULTS.md``) and a cached read builds one per request.
     """
 
     payload: bytes | None

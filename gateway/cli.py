@@ -111,7 +111,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
     serve.add_argument("--log-level", default="info")
-    # per-request log lines cost about a fifth of a cached read's throughput; metrics count them
+    # per-request log lines cost a cached read throughput (bench/RESULTS.md); metrics count them
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.add_argument("--http", choices=("auto", "h11", "httptools"), default="auto",
                        help="HTTP/1.1 parser (auto: httptools when installed, else h11)")

@@ -152,16 +152,16 @@ def _routing_problem(request: Request, exc: HTTPException) -> Problem:
     return problem
 
 
-async def on_exception(request: Request, exc: Exception) -> Response:
+async def _on_exception(request: Request, exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         return _respond(request, _routing_problem(request, exc))
     problem = problem_for(exc)
     if problem is None:
-        return await on_unhandled(request, exc)
+        return await _on_unhandled(request, exc)
     return _respond(request, problem)
 
 
-async def on_unhandled(request: Request, exc: Exception) -> Response:
+async def _on_unhandled(request: Request, exc: Exception) -> Response:
     # the traceback goes to the log with the request id, never to the client
     log.error("unhandled error on %s %s (request %s)", request.method, request.url.path,
               request.scope.get("state", {}).get("request_id"), exc_info=exc)
@@ -173,6 +173,6 @@ async def on_unhandled(request: Request, exc: Exception) -> Response:
 # chain, answered there); Exception goes to ServerErrorMiddleware, which answers and then
 # re-raises so the server logs it too
 EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Any]] = {
-    **{cls: on_exception for cls in (Problem, HTTPException, *PROBLEMS)},
-    Exception: on_unhandled,
+    **{cls: _on_exception for cls in (Problem, HTTPException, *PROBLEMS)},
+    Exception: _on_unhandled,
 }

@@ -27,7 +27,7 @@ from gateway.schemas.common import InventoryQuery, PriceQuery, PricesQuery, SkuP
 from gateway.schemas.headers import IdempotencyHeaders
 from gateway.schemas.v1 import InventoryListV1, InventoryV1, PriceListV1, PriceV1
 from gateway.schemas.v2 import InventoryListV2, InventoryV2, PriceListV2, PriceV2
-from policies.auth import Scope as AuthScope
+from policies.auth import ScopeName
 from policies.chain import RoutePolicy
 
 __all__ = ["ROUTE_GROUPS", "Operation", "operations"]
@@ -47,7 +47,7 @@ class Operation:
     # API version the operation belongs to ("v1", "v2"), or None for unversioned routes
     version: str | None = None
     # auth scope required; None means public (health, contracts, token, signed webhooks)
-    scope: AuthScope | None = None
+    scope: ScopeName | None = None
     group: str = "default"
     path_params: type[BaseModel] | None = None
     query: type[BaseModel] | None = None

@@ -21,7 +21,7 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # ids need to be unique, not secret (they grant nothing, and clients may send their own):
 # 128 bits from a generator seeded from the OS, reseeded in a forked child so two workers
-# never share a sequence, cost a third of an os.urandom system call per request
+# never share a sequence, cheaper than an os.urandom system call per request
 _ids = random.Random(os.urandom(32))
 os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))
 

@@ -19,7 +19,7 @@ from policies.auth.jwks import JwksCache
 from policies.auth.keys import KeyRing
 from policies.auth.middleware import AuthGate, AuthMiddleware, current_principal, require_scope
 from policies.auth.oauth import TokenServer
-from policies.auth.types import SCOPES, AuthMethod, Principal, Scope
+from policies.auth.types import SCOPES, AuthMethod, Principal, ScopeName
 
 __all__ = [
     "SCOPES",
@@ -35,7 +35,7 @@ __all__ = [
     "JwksCache",
     "KeyRing",
     "Principal",
-    "Scope",
+    "ScopeName",
     "SigningKeyConfig",
     "TokenAttemptsConfig",
     "TokenConfig",

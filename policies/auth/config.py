@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from policies.auth.hashing import parse_api_key_hash, parse_scrypt_hash
-from policies.auth.types import ALL_SCOPES, Scope
+from policies.auth.types import ALL_SCOPES, ScopeName
 from policies.ratelimit.config import parse_limit
 
 _ID_PATTERN = r"^[A-Za-z0-9._-]{1,128}$"
@@ -54,7 +54,7 @@ class ClientConfig(_Model):
     secret_hash: Annotated[str | None, Field(repr=False)] = None
     # sha256$<hex> per key; several keys allow rotation without downtime
     api_key_hashes: Annotated[list[str], Field(repr=False)] = []
-    scopes: list[Scope]
+    scopes: list[ScopeName]
     plan: str = "default"
     # API versions this client may call; empty means all
     versions: list[str] = []
@@ -146,7 +146,7 @@ class ExternalIssuerConfig(_Model):
     # the first of these claims present names the client
     client_id_claims: Annotated[list[str], Field(min_length=1)] = ["azp", "client_id", "sub"]
     # scopes this issuer may grant; others in its tokens are ignored
-    allowed_scopes: list[Scope] = Field(default_factory=lambda: list(ALL_SCOPES))
+    allowed_scopes: list[ScopeName] = Field(default_factory=lambda: list(ALL_SCOPES))
     plan: str = "default"
     versions: list[str] = []
     # warehouses this issuer's callers may ship from; empty means all

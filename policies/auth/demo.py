@@ -7,13 +7,13 @@ from pydantic import SecretStr
 from policies.auth.config import AuthConfig, ClientConfig, SigningKeyConfig, TokenConfig
 from policies.auth.hashing import hash_api_key, hash_secret
 from policies.auth.keys import generate_ed25519_pem
-from policies.auth.types import ALL_SCOPES, Scope
+from policies.auth.types import ALL_SCOPES, ScopeName
 
 DEMO_ISSUER = "urn:erp-gateway:demo"
 DEMO_AUDIENCE = "erp-gateway"
 
 # client id -> scopes; its API key is "<id>-key" and its secret "<id>-secret"
-DEMO_CLIENTS: dict[str, tuple[Scope, ...]] = {
+DEMO_CLIENTS: dict[str, tuple[ScopeName, ...]] = {
     "demo-storefront": ("inventory:read", "prices:read"),
     "demo-warehouse": ("shipping:rate", "labels:write", "tracking:read"),
     "demo-admin": ALL_SCOPES,

@@ -10,8 +10,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Scope
 
 from policies.auth.authenticator import REALM, Authenticator
-from policies.auth.types import PRINCIPAL_STATE_KEY, Principal
-from policies.auth.types import Scope as ScopeName
+from policies.auth.types import PRINCIPAL_STATE_KEY, Principal, ScopeName
 from policies.chain import ROUTE_STATE_KEY, Headers, PolicyChain, RoutePolicy
 from policies.problems import Forbidden, Unauthorized
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal, get_args
 from urllib.parse import quote
 
-Scope = Literal[
+ScopeName = Literal[
     "inventory:read",
     "prices:read",
     "shipping:rate",
@@ -14,7 +14,7 @@ Scope = Literal[
     "tracking:read",
     "admin",
 ]
-ALL_SCOPES: tuple[Scope, ...] = get_args(Scope)
+ALL_SCOPES: tuple[ScopeName, ...] = get_args(ScopeName)
 SCOPES: frozenset[str] = frozenset(ALL_SCOPES)
 
 AuthMethod = Literal["api_key", "jwt", "external_jwt"]

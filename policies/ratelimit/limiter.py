@@ -25,9 +25,8 @@ Three ways to decide, one per situation:
     count as of the last reservation plus the local allowance, so ``r`` can lag what other
     replicas spent since. ``bench/ratelimit_accuracy.py`` (3 processes, 100/minute, 1,000
     requests, round-robin or 80/10/10 skewed) admits exactly 100 in both modes. In process,
-    the synced fast path costs a dict lookup and a few attribute updates (the whole rate-limit
-    gate, headers included, adds about 2 us to a request on a 2-core box), where strict mode
-    pays two Redis round trips (about 1 ms on the same box).
+    the synced fast path costs a dict lookup and a few attribute updates, where strict mode
+    pays two Redis round trips per request (measured in ``bench/RESULTS.md``).
 
 degraded (either mode, Redis refused or timed out)
     Each replica enforces ``limit // replicas`` (at least 1) on an in-process sliding window,

@@ -9,7 +9,7 @@ def test_public_surface_is_pinned() -> None:
     assert sorted(policies.auth.__all__) == sorted([
         "SCOPES", "AuthComponents", "AuthConfig", "AuthGate", "AuthMethod", "AuthMiddleware",
         "Authenticator", "ClientConfig", "ExternalIssuerConfig", "FailedAttempts", "JwksCache",
-        "KeyRing", "Principal", "Scope", "SigningKeyConfig", "TokenAttemptsConfig",
+        "KeyRing", "Principal", "ScopeName", "SigningKeyConfig", "TokenAttemptsConfig",
         "TokenConfig", "TokenServer", "auth_routes", "build_auth", "client_address",
         "current_principal", "demo_auth_config", "hash_api_key", "hash_secret",
         "jwks_endpoint", "require_scope", "token_endpoint", "verify_secret",
