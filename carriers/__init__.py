@@ -11,7 +11,7 @@ Map::
     registry.py     accounts from config, each behind its breaker and timeout
     breaker.py      the per-account circuit breaker
     fallback.py     table rates that stand in for an unavailable carrier
-    idempotency*.py one purchase per Idempotency-Key; the label store (SQLite, Redis)
+    idempotency/    one purchase per Idempotency-Key; the label store (SQLite, Redis)
     service.py      rate-shop, buy, reprint, void, track: what the routes call
 
 Never imports ``gateway``, ``policies`` or ``caching``.

@@ -42,8 +42,7 @@ from carriers.base import (
 from carriers.breaker import BreakerOpen
 from carriers.config import FallbackRule, ShippingConfig
 from carriers.fallback import FallbackReason, FallbackTable
-from carriers.idempotency import IdempotencyStore, fingerprint
-from carriers.idempotency_flow import IdempotentPurchases, PurchaseKind
+from carriers.idempotency import IdempotencyStore, IdempotentPurchases, PurchaseKind, fingerprint
 from carriers.models import (
     CarrierMessage,
     Label,

@@ -1,7 +1,7 @@
 """Runs a label purchase at most once per (caller key, Idempotency-Key).
 
 The record states, what each failure turns into and the crash-recovery decision are
-described in ``carriers.idempotency``; this module is the state machine over a store.
+described in ``carriers.idempotency.records``; this module is the state machine over a store.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from carriers.base import (
     CarrierUnavailable,
 )
 from carriers.breaker import BreakerOpen
-from carriers.idempotency import (
+from carriers.idempotency.records import (
     IdempotencyInProgress,
     IdempotencyMismatch,
     IdempotencyRecord,

@@ -5,7 +5,7 @@ in the record's ``client_id``; the label is stored with its owner (``carriers.te
 
 A record is claimed (persisted, state ``in_progress``, with a fresh label id and a claim
 token) BEFORE the carrier is called. Whoever wins the claim buys; everyone else with the
-same key follows the record (``carriers.idempotency_flow`` runs this):
+same key follows the record (``carriers.idempotency.flow`` runs this):
 
 - same key, same body (SHA-256 of the canonical JSON), ``completed`` → the same label;
 - same key, different body → ``IdempotencyMismatch`` (422);
@@ -47,17 +47,13 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 from carriers.base import CapabilityMissing, CarrierError, CarrierRejected, CarrierUnavailable
-from carriers.config import IdempotencyConfig
 from carriers.models import CarrierMessage, Label
 from carriers.tenancy import LabelOwner
-
-if TYPE_CHECKING:
-    from redis.asyncio import Redis
 
 
 class RecordState(StrEnum):
@@ -210,18 +206,3 @@ def fingerprint(body: BaseModel | Mapping[str, Any]) -> str:
 
 def new_label_id() -> str:
     return "lbl_" + secrets.token_hex(12)
-
-
-def open_store(config: IdempotencyConfig, *, redis: Redis | None = None) -> IdempotencyStore:
-    """The configured store; the Redis one borrows the gateway's client."""
-    label_ttl = config.label_ttl_days * 86400
-    if config.backend == "redis":
-        if redis is None:
-            raise ValueError("shipping.idempotency.backend = 'redis' needs a Redis client")
-        from carriers.idempotency_redis import RedisIdempotencyStore
-
-        return RedisIdempotencyStore(redis, prefix=config.redis_key_prefix,
-                                     label_ttl_seconds=label_ttl)
-    from carriers.idempotency_sqlite import SqliteIdempotencyStore
-
-    return SqliteIdempotencyStore(config.sqlite_path, label_ttl_seconds=label_ttl)
