@@ -103,7 +103,8 @@ class SandboxCarrier:
             for service, (level, *_rest) in _SERVICES.items()
         ]
 
-    async def purchase(self, request: LabelRequest, label_id: str) -> Label:
+    async def purchase(self, request: LabelRequest, label_id: str, *,
+                       carrier_key: str | None = None) -> Label:
         await self._simulate("purchase")
         if request.service not in _SERVICES:
             raise CarrierRejected(CODE, [CarrierMessage(

@@ -17,7 +17,8 @@ How a purchase attempt ends decides what the record becomes:
 
 - success → ``completed`` (the label is also saved in the label store);
 - 4xx → ``failed``;
-- breaker open, 429, 503 → ``retryable``: nothing was bought. The duplicates that were
+- breaker open, 429, 503, or ``PurchaseUndone`` (the adapter voided a shipment whose
+  answer it could not use) → ``retryable``: nothing was bought. The duplicates that were
   waiting for that attempt get the same ``CarrierUnavailable``; a later request with the
   key takes the record over and buys (so a retry after the outage works);
 - anything else (timeout, transport error, other 5xx, a bug, cancellation) → ``unknown``:
@@ -31,6 +32,8 @@ asking the carrier "was label X bought?" through ``LabelLookup.find_label``:
 
 - found → the record completes with that label (no second purchase);
 - not found → the purchase is made now, once, under the same label id;
+- the carrier's purchase is itself idempotent on the record's ``carrier_key`` (USPS):
+  the purchase is sent again with the same key and the carrier returns what it sold;
 - the carrier cannot be asked (no ``find_label``, or it raises ``CapabilityMissing``)
   → the record stays ``unknown`` and every retry gets ``IdempotencyUnresolved`` (409
   telling an operator to check the carrier account). Never a second purchase.
@@ -111,6 +114,9 @@ class IdempotencyRecord(BaseModel):
     token: str
     label: Label | None = None
     error: StoredError | None = None
+    # random UUID drawn at the claim and kept across takeovers: the idempotency key sent
+    # to carriers that take one (USPS X-Idempotency-Key), so our retries reuse it
+    carrier_key: str | None = None
     # epoch seconds
     created_at: float
     updated_at: float

@@ -82,6 +82,9 @@ async def _all(calls: Sequence[Awaitable[T]]) -> list[T]:
 
 
 class UspsCarrier:
+    # the same X-Idempotency-Key with the same body returns the label already bought
+    repeatable_purchase = True
+
     def __init__(self, account_id: str, config: UspsConfig, *,
                  clock: Callable[[], float] = time.monotonic,
                  now: Callable[[], datetime] = utcnow) -> None:
@@ -109,7 +112,8 @@ class UspsCarrier:
         with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
             return mapping.parse_rates(bodies, self.id, self._config.mail_classes)
 
-    async def purchase(self, request: LabelRequest, label_id: str) -> Label:
+    async def purchase(self, request: LabelRequest, label_id: str, *,
+                       carrier_key: str | None = None) -> Label:
         """One label per parcel, bought in order; the first tracking number is the master."""
         self._require(Capability.LABEL)
         bodies = mapping.label_requests(request, self._config, self._now().date())
@@ -119,7 +123,8 @@ class UspsCarrier:
             headers = {
                 "Accept": mapping.LABEL_MEDIA_TYPE,
                 "X-Payment-Authorization-Token": payment,
-                "X-Idempotency-Key": mapping.idempotency_key(self.id, label_id, index),
+                "X-Idempotency-Key": mapping.idempotency_key(
+                    carrier_key, index, account=self.id, label_id=label_id),
             }
             try:
                 response = await self._send("POST", "/labels/v3/label", json=body,
