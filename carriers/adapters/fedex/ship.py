@@ -39,7 +39,7 @@ from carriers.units import parcel_weight, round_up
 
 IMAGE_TYPES = {LabelFormat.PDF: "PDF", LabelFormat.PNG: "PNG", LabelFormat.ZPL: "ZPLII"}
 _DOCUMENT_KINDS = {"COMMERCIAL_INVOICE": DocumentKind.COMMERCIAL_INVOICE,
-                   "PRO_FORMA_INVOICE": DocumentKind.COMMERCIAL_INVOICE}
+                   "PROFORMA_INVOICE": DocumentKind.COMMERCIAL_INVOICE}
 
 
 def check_label(request: LabelRequest) -> None:
