@@ -169,6 +169,8 @@ class Customs(_Model):
     declared_value: Money | None = None
     invoice_number: Annotated[str | None, Field(min_length=1, max_length=35)] = None
     invoice_date: date | None = None
+    # US export filing: the AES ITN ("AES X20240506123456") or an exemption ("NO EEI 30.37(a)")
+    export_filing: Annotated[str | None, Field(min_length=1, max_length=35)] = None
     tax_ids: Annotated[list[TaxId], Field(max_length=10)] = Field(default_factory=list)
 
     @model_validator(mode="after")

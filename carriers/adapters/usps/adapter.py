@@ -117,6 +117,7 @@ class UspsCarrier:
         """One label per parcel, bought in order; the first tracking number is the master."""
         self._require(Capability.LABEL)
         bodies = mapping.label_requests(request, self._config, self._now().date())
+        path = mapping.label_path(request)
         payment = await self._payment.get()
         parts: list[mapping.LabelPart] = []
         for index, body in enumerate(bodies):
@@ -127,8 +128,7 @@ class UspsCarrier:
                     carrier_key, index, account=self.id, label_id=label_id),
             }
             try:
-                response = await self._send("POST", "/labels/v3/label", json=body,
-                                            headers=headers)
+                response = await self._send("POST", path, json=body, headers=headers)
                 with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
                     parts.append(mapping.parse_label_part(
                         response.headers.get("content-type", ""), response.content))
@@ -144,6 +144,9 @@ class UspsCarrier:
         with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
             return mapping.build_label(parts, request, label_id=label_id, account=self.id,
                                        created_at=self._now())
+
+    def check_label(self, request: LabelRequest) -> None:
+        mapping.check_label(request)
 
     async def void(self, label: Label) -> VoidResult:
         """Cancel every parcel's label; after manifesting USPS files a refund request instead."""
@@ -202,7 +205,8 @@ class UspsCarrier:
         payment = await self._payment.get()
         try:
             response = await self._send(
-                "DELETE", f"/labels/v3/label/{quote(tracking_number, safe='')}",
+                "DELETE",
+                f"{mapping.cancel_path(tracking_number)}{quote(tracking_number, safe='')}",
                 headers={"X-Payment-Authorization-Token": payment})
         except CarrierRejected as exc:
             if exc.status_code in _AUTH_FAILURES:

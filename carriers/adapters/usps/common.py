@@ -3,10 +3,9 @@
 Specs: USPS OpenAPI files for Shipping Options 3.1, Labels 3.9, Payments 3.1 and Tracking
 3.2 (developers.usps.com) and the USPS/api-examples README. Pure.
 
-Only domestic shipments (the US, its territories and the freely associated states, which
-USPS addresses with ZIP Codes) are mapped. The International Labels 3.3.7 schema
-(``customsForm``, ``POST /international-labels/v3/international-label``) would carry the
-customs model; it is not mapped yet, so international requests are refused here.
+Rates are domestic only (the US, its territories and the freely associated states, which
+USPS addresses with ZIP Codes); labels also go abroad through International Labels 3.3.7
+(``international.py``).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
     common.py   units, addresses, OAuth and payment authorization
     rate.py     Shipping Options search and reply
     ship.py     Labels requests, idempotency keys, label replies
+    international.py  International Labels requests and their customs rules
     void.py     cancel / refund replies
     error.py    error bodies
     tracking.py Tracking reply
@@ -24,31 +25,38 @@ from carriers.adapters.usps.common import (
     zip_code,
 )
 from carriers.adapters.usps.error import error_messages
+from carriers.adapters.usps.international import check_label
 from carriers.adapters.usps.rate import SERVICE_LEVELS, options_request, parse_rates
 from carriers.adapters.usps.ship import (
     LABEL_MEDIA_TYPE,
+    LABEL_PATH,
     LabelPart,
     build_label,
     idempotency_key,
     image_type,
+    label_path,
     label_requests,
     parse_label_part,
 )
-from carriers.adapters.usps.void import parse_cancel, void_result, void_targets
+from carriers.adapters.usps.void import cancel_path, parse_cancel, void_result, void_targets
 
 __all__ = [
     "CARRIER",
     "CURRENCY",
     "DOMESTIC",
     "LABEL_MEDIA_TYPE",
+    "LABEL_PATH",
     "PAYMENT_TOKEN_SECONDS",
     "SERVICE_LEVELS",
     "LabelPart",
     "build_label",
+    "cancel_path",
+    "check_label",
     "error_messages",
     "idempotency_key",
     "image_type",
     "inches",
+    "label_path",
     "label_requests",
     "options_request",
     "parse_cancel",

@@ -12,6 +12,7 @@ from email.message import Message
 from email.parser import BytesParser
 from typing import Any
 
+from carriers.adapters.usps import international
 from carriers.adapters.usps.common import (
     CARRIER,
     CURRENCY,
@@ -27,8 +28,9 @@ from carriers.adapters.usps.config import UspsConfig
 from carriers.adapters.usps.rate import SERVICE_LEVELS
 from carriers.models import Label, LabelFormat, LabelRequest, PackageLabel
 
-# Accept value that makes POST /labels/v3/label answer JSON with base64 images, not multipart
+# Accept value that makes the label POSTs answer JSON with base64 images, not multipart
 LABEL_MEDIA_TYPE = "application/vnd.usps.labels+json"
+LABEL_PATH = "/labels/v3/label"
 
 
 def image_type(fmt: LabelFormat, config: UspsConfig) -> str:
@@ -39,9 +41,16 @@ def image_type(fmt: LabelFormat, config: UspsConfig) -> str:
     return "PDF" if fmt == LabelFormat.PDF else "PNG"
 
 
+def label_path(request: LabelRequest) -> str:
+    """Where the label requests go: domestic Labels or International Labels."""
+    return international.PATH if international.is_international(request) else LABEL_PATH
+
+
 def label_requests(request: LabelRequest, config: UspsConfig,
                    mailing_date: date) -> list[dict[str, Any]]:
-    """POST /labels/v3/label bodies, one per parcel: USPS has no multi-piece shipments."""
+    """Label bodies, one per parcel: USPS has no multi-piece shipments."""
+    if international.is_international(request):
+        return international.label_requests(request, config, mailing_date)
     require_domestic(request.ship_from, request.ship_to)
     if request.service not in SERVICE_LEVELS:
         raise reject("unsupported_service",
@@ -130,7 +139,9 @@ def parse_label_part(content_type: str, content: bytes) -> LabelPart:
     else:
         meta = json.loads(content)
         image = str(meta["labelImage"])
-    return LabelPart(tracking_number=str(meta["trackingNumber"]), data=image,
+    # international labels name it internationalTrackingNumber (13 characters)
+    number = meta.get("trackingNumber") or meta["internationalTrackingNumber"]
+    return LabelPart(tracking_number=str(number), data=image,
                      charge=_label_charge(meta))
 
 

@@ -31,3 +31,10 @@ def void_result(label: Label, outcomes: Sequence[tuple[str, bool, str | None]]) 
     return VoidResult(carrier=CARRIER, tracking_number=label.tracking_number,
                       voided=all(ok for _, ok, _ in outcomes),
                       message="; ".join(notes) or None)
+
+
+def cancel_path(tracking_number: str) -> str:
+    """International labels (13-character S10 numbers, ``LX123456789US``) cancel apart."""
+    if len(tracking_number) == 13 and tracking_number[:2].isalpha():
+        return "/international-labels/v3/international-label/"
+    return "/labels/v3/label/"
