@@ -1,7 +1,8 @@
 """Label images into the formats warehouses print: GIF/PNG from a carrier into PDF or PNG.
 
-UPS renders labels as GIF (or thermal languages); Pillow re-encodes the image so a
-laser printer gets a PDF page of the label's physical size.
+UPS renders labels as GIF (or thermal languages), lying on its side; Pillow turns it
+upright (as karrio does) and re-encodes it, so a laser printer gets a PDF page four inches
+wide, whatever the image's pixel size.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import io
 
 from PIL import Image, UnidentifiedImageError
 
-# UPS label images are 4 x 6 inches at 203 dpi (1218 x 812 px, rotated)
-_DPI = 203.0
+# labels print on 4 inch wide stock (4 x 6, 4 x 8)
+_PAGE_WIDTH_IN = 4.0
 
 
 class BadImage(ValueError):
@@ -27,11 +28,13 @@ def convert(data_b64: str, target: str) -> str:
         with Image.open(io.BytesIO(raw)) as image:
             image.load()
             page = image.convert("L" if image.mode in ("1", "L", "P") else "RGB")
+        if page.width > page.height:
+            page = page.rotate(-90, expand=True)
     except (binascii.Error, UnidentifiedImageError, OSError) as exc:
         raise BadImage(f"label image unreadable: {exc}") from exc
     out = io.BytesIO()
     if target == "pdf":
-        page.save(out, format="PDF", resolution=_DPI)
+        page.save(out, format="PDF", resolution=page.width / _PAGE_WIDTH_IN)
     else:
         page.save(out, format="PNG", optimize=True)
     return base64.b64encode(out.getvalue()).decode("ascii")

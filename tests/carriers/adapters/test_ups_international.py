@@ -225,6 +225,8 @@ async def test_an_international_label_comes_back_as_pdf_with_its_invoice(
     assert "InternationalForms" in sent["ShipmentServiceOptions"]
     page = base64.b64decode(label.packages[0].data)
     assert page.startswith(b"%PDF")
+    # one 4 x 6 inch page (288 x 432 points) from the 80 x 120 px upright image
+    assert b"/MediaBox [ 0 0 288.0 432.0 ]" in page
     assert label.tracking_number == "1ZA1B2C36694827150"
     [invoice] = label.documents
     assert (invoice.kind, invoice.format) == (DocumentKind.COMMERCIAL_INVOICE, "pdf")
@@ -239,7 +241,7 @@ def test_png_labels_are_reencoded_from_the_gif() -> None:
 
     with Image.open(io.BytesIO(base64.b64decode(label.packages[0].data))) as image:
         assert image.format == "PNG"
-        assert image.size == (120, 80)
+        assert image.size == (80, 120)  # UPS's landscape GIF stood upright
 
 
 async def test_a_shipment_created_without_a_usable_label_is_voided_again(
