@@ -3,10 +3,14 @@
 Map::
 
     config.py       the [shipping] settings models
-    models.py       unified shipping models (what the API speaks)
+    models.py       unified shipping models (what the API speaks), customs included
+    customs.py      a carrier's documented customs rules, checked before buying
+    units.py        unit conversions and rounding rules for carrier payloads
     base.py         the Carrier protocol and the carrier error tree
     http.py         transport helpers for HTTP adapters
-    adapters/       UPS, FedEx, USPS, DHL Express (third parties: entry points)
+    adapters/       UPS, FedEx, USPS, DHL Express, each split by operation (rate, ship,
+                    track, void, error) behind a dispatching mapping.py; images.py turns
+                    label images into PDF/PNG
     sandbox.py      a deterministic simulated carrier
     registry.py     accounts from config, each behind its breaker and timeout
     breaker.py      the per-account circuit breaker
