@@ -23,6 +23,8 @@ from carriers.models import (
 
 CODE = "customs_rule"
 _DIGITS = re.compile(r"\D")
+# countries whose carriers want a 10-digit area code + number (no leading 1)
+_NANP = frozenset({"US", "CA", "PR", "VI"})
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,14 @@ def refuse(carrier: str, problems: Iterable[CarrierMessage]) -> None:
 
 def phone_digits(phone: str | None) -> str:
     return _DIGITS.sub("", phone or "")
+
+
+def national_phone(phone: str | None, country: str) -> str:
+    """Digits only; North American numbers without their leading country code 1."""
+    digits = phone_digits(phone)
+    if country in _NANP and len(digits) == 11 and digits.startswith("1"):
+        return digits[1:]
+    return digits
 
 
 def _phone(rules: CustomsRules, where: str, phone: str | None) -> list[CarrierMessage]:

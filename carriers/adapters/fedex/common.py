@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from carriers.adapters.fedex.config import FedExConfig
+from carriers.customs import national_phone
 from carriers.models import Address, Parcel
 from carriers.units import (
     money_or_none,
@@ -61,8 +62,10 @@ def address(place: Address) -> dict[str, Any]:
 
 
 def party(place: Address) -> dict[str, Any]:
+    # phoneNumber: 10-15 characters, digits; US and CA numbers as their 10 digits
     contact = {"personName": place.name, "companyName": place.company,
-               "phoneNumber": place.phone, "emailAddress": place.email}
+               "phoneNumber": national_phone(place.phone, place.country),
+               "emailAddress": place.email}
     return {"contact": {k: v for k, v in contact.items() if v},
             "address": address(place)}
 

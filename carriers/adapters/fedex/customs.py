@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from carriers.adapters.fedex.common import CARRIER
-from carriers.customs import CustomsRules, phone_digits, problem
+from carriers.customs import CustomsRules, national_phone, problem
 from carriers.models import (
     CarrierMessage,
     ContentsType,
@@ -44,9 +44,7 @@ def phone_problems(request: LabelRequest) -> list[CarrierMessage]:
     """FedEx needs both phones on every label, domestic too (US/CA: 10 digits)."""
     found = []
     for role, place in (("ship_from", request.ship_from), ("ship_to", request.ship_to)):
-        digits = phone_digits(place.phone)
-        if place.country in ("US", "CA") and len(digits) == 11 and digits.startswith("1"):
-            digits = digits[1:]
+        digits = national_phone(place.phone, place.country)
         if not digits:
             found.append(problem(RULES, f"{role}.phone", "contact.phoneNumber is required on "
                                  "the shipper and the recipient"))

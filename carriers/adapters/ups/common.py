@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from carriers.adapters.ups.config import UPSConfig
+from carriers.customs import national_phone
 from carriers.models import Address, DimensionUnit, Parcel, WeightUnit
 from carriers.units import money, origin_units, parcel_sides, parcel_weight, plain, round_up
 
@@ -56,9 +57,9 @@ def party(address: Address, *, contact: bool = False,
     out: dict[str, Any] = {"Name": (address.company or address.name)[:35], "Address": lines}
     if contact:
         out["AttentionName"] = address.name[:35]
-        digits = "".join(ch for ch in address.phone or "" if ch.isdigit())
+        digits = national_phone(address.phone, address.country)
         if digits:
-            # Phone.Number takes 1-15 digits only (ShipTo_Phone / Shipper_Phone)
+            # Phone.Number takes 1-15 digits only; US/CA/PR/VI as area code + 7 digits
             out["Phone"] = {"Number": digits[:15]}
         if address.email:
             out["EMailAddress"] = address.email[:50]

@@ -82,6 +82,7 @@ def test_international_label_carries_customs_clearance_in_the_vendors_units() ->
         "COMMERCIAL_INVOICE"]
     assert shipment["shipmentSpecialServices"]["specialServiceTypes"] == [
         "ELECTRONIC_TRADE_DOCUMENTS"]
+    assert shipment["recipients"][0]["contact"]["phoneNumber"] == "442079460958"
     assert shipment["recipients"][0]["tins"] == [
         {"number": "GB123456789000", "tinType": "BUSINESS_UNION"}]
 

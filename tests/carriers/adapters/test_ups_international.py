@@ -175,8 +175,8 @@ def test_an_international_label_carries_description_forms_duties_and_tax_ids() -
         ("20", ["0001/01"]), ("30", ["0002/02"])]
     assert shipment["ShipFrom"]["VendorInfo"] == {"VendorCollectIDTypeCode": "0356",
                                                   "VendorCollectIDNumber": "IM2760000742"}
-    # phones as digits only, at most 15
-    assert shipment["ShipTo"]["Phone"] == {"Number": "14165550142"}
+    # phones as digits only: a Canadian number as area code + 7 digits
+    assert shipment["ShipTo"]["Phone"] == {"Number": "4165550142"}
     # a PDF is printed from the GIF UPS renders
     assert payload["ShipmentRequest"]["LabelSpecification"]["LabelImageFormat"] == {
         "Code": "GIF"}
