@@ -23,6 +23,10 @@ from carriers.models import (
 
 CODE = "customs_rule"
 _DIGITS = re.compile(r"\D")
+# EU customs union (plus Monaco, inside it through France): no declaration between these
+EU_CUSTOMS_UNION = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
+    "IT", "LT", "LU", "LV", "MC", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"})
 # countries whose carriers want a 10-digit area code + number (no leading 1)
 _NANP = frozenset({"US", "CA", "PR", "VI"})
 
@@ -50,6 +54,11 @@ class CustomsRules:
 
 def crosses_border(ship_from: Address, ship_to: Address) -> bool:
     return ship_from.country != ship_to.country
+
+
+def eu_inbound(ship_from: Address, ship_to: Address) -> bool:
+    """Goods entering the EU customs union from outside it."""
+    return ship_to.country in EU_CUSTOMS_UNION and ship_from.country not in EU_CUSTOMS_UNION
 
 
 def problem(rules: CustomsRules, where: str, text: str) -> CarrierMessage:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from carriers.adapters.dhl.config import DhlExpressConfig
 from carriers.base import CarrierRejected
+from carriers.customs import EU_CUSTOMS_UNION
 from carriers.models import Address, CarrierMessage, DimensionUnit, Parcel, WeightUnit
 from carriers.units import money, parcel_sides, parcel_weight, round_up
 
@@ -23,10 +24,6 @@ API_VERSION = "3.1.0"
 # ISO 4217 "no currency": MyDHL returned no charges for the shipment
 NO_CURRENCY = "XXX"
 _PRICE_PREFERENCE = ("BILLC", "PULCL", "BASEC")  # billing, public-rate, base currency
-# EU customs union (plus Monaco, inside it through France): no declaration between these
-_CUSTOMS_UNION = frozenset({
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
-    "IT", "LT", "LU", "LV", "MC", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"})
 
 
 def reject(code: str, message: str) -> CarrierRejected:
@@ -40,7 +37,7 @@ def num(value: Decimal) -> float:
 def customs_declarable(ship_from: Address, ship_to: Address) -> bool:
     if ship_from.country == ship_to.country:
         return False
-    return not {ship_from.country, ship_to.country} <= _CUSTOMS_UNION
+    return not {ship_from.country, ship_to.country} <= EU_CUSTOMS_UNION
 
 
 def planned_shipping(now: datetime, zone: ZoneInfo) -> str:

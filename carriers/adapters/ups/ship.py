@@ -26,7 +26,7 @@ from carriers.adapters.ups.common import (
 from carriers.adapters.ups.config import UPSConfig
 from carriers.adapters.ups.services import code_for_service, service_for_code
 from carriers.base import CarrierRejected
-from carriers.customs import label_problems, refuse
+from carriers.customs import eu_inbound, label_problems, refuse
 from carriers.models import (
     CarrierMessage,
     ContentsType,
@@ -84,6 +84,14 @@ def ship_request(request: LabelRequest, config: UPSConfig, label_id: str, *,
                 # UPS transmits the invoice; the override still returns a copy to keep
                 forms["OverridePaperlessIndicator"] = ""
             shipment["ShipmentServiceOptions"] = {"InternationalForms": forms}
+        if eu_inbound(request.ship_from, request.ship_to):
+            # required for EU inbound: who ships and who receives (01 business, 02 consumer)
+            shipment["ShipperType"] = "01"
+            shipment["ConsigneeType"] = "02" if request.ship_to.residential else "01"
+            for product in shipment.get("ShipmentServiceOptions", {}).get(
+                    "InternationalForms", {}).get("Product", []):
+                # "01" when no standardized product id (GTIN) is given, as here
+                product["CommodityFieldSpecialConditionCode"] = "01"
         taxes = intl.global_tax_information(customs)
         if taxes:
             shipment["GlobalTaxInformation"] = taxes

@@ -182,6 +182,17 @@ def test_an_international_label_carries_description_forms_duties_and_tax_ids() -
         "Code": "GIF"}
 
 
+def test_eu_inbound_labels_say_who_ships_and_who_receives() -> None:
+    berlin = LABEL.model_copy(update={"ship_to": BERLIN.model_copy(update={"residential": True})})
+    shipment = mapping.ship_request(berlin, config(), "lbl_de")["ShipmentRequest"]["Shipment"]
+
+    assert (shipment["ShipperType"], shipment["ConsigneeType"]) == ("01", "02")
+    products = shipment["ShipmentServiceOptions"]["InternationalForms"]["Product"]
+    assert {p["CommodityFieldSpecialConditionCode"] for p in products} == {"01"}
+    toronto = mapping.ship_request(LABEL, config(), "lbl_ca")["ShipmentRequest"]["Shipment"]
+    assert "ShipperType" not in toronto
+
+
 def test_ship_dimensions_fit_the_three_characters_the_shipping_schema_allows() -> None:
     payload = mapping.ship_request(LABEL, config(), "lbl_intl")
     for package in payload["ShipmentRequest"]["Shipment"]["Package"]:
