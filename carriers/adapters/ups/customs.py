@@ -14,8 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 from carriers.adapters.ups.common import CARRIER
-from carriers.customs import CustomsRules
+from carriers.customs import CustomsRules, crosses_border, label_problems, problem
 from carriers.models import (
+    CarrierMessage,
     ContentsType,
     Customs,
     DutiesPayer,
@@ -83,13 +84,28 @@ def international_forms(request: LabelRequest, customs: Customs, *, label_id: st
     return {k: v for k, v in forms.items() if v != ""}
 
 
-def duties_charge(customs: Customs, shipper_number: str) -> dict[str, Any]:
-    """PaymentInformation.ShipmentCharge of Type 02 (duties and taxes)."""
+def duties_charge(customs: Customs, shipper_number: str) -> dict[str, Any] | None:
+    """PaymentInformation.ShipmentCharge of Type 02 when the sender pays duties and taxes.
+
+    Without a Type 02 charge UPS bills them to the receiver; ``BillReceiver`` would need the
+    receiver's own UPS account, and ``BillThirdParty`` requires the third party's address,
+    which the customs model does not carry (``problems`` refuses a third-party payer).
+    """
     if customs.duties_payer is DutiesPayer.SENDER:
         return {"Type": "02", "BillShipper": {"AccountNumber": shipper_number}}
-    if customs.duties_payer is DutiesPayer.THIRD_PARTY:
-        return {"Type": "02", "BillThirdParty": {"AccountNumber": customs.duties_account}}
-    return {"Type": "02", "BillReceiver": {}}
+    return None
+
+
+def problems(request: LabelRequest) -> list[CarrierMessage]:
+    """The shared customs rules plus what only UPS refuses."""
+    found = label_problems(request, RULES)
+    customs = request.customs
+    if (customs is not None and crosses_border(request.ship_from, request.ship_to)
+            and customs.duties_payer is DutiesPayer.THIRD_PARTY):
+        found.append(problem(RULES, "customs.duties_payer", "duties billed to a third party "
+                             "need its address (BillThirdParty.Address), which is not "
+                             "supported; use sender or recipient"))
+    return found
 
 
 def global_tax_information(customs: Customs) -> dict[str, Any] | None:

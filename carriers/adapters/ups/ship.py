@@ -26,7 +26,7 @@ from carriers.adapters.ups.common import (
 from carriers.adapters.ups.config import UPSConfig
 from carriers.adapters.ups.services import code_for_service, service_for_code
 from carriers.base import CarrierRejected
-from carriers.customs import eu_inbound, label_problems, refuse
+from carriers.customs import eu_inbound, refuse
 from carriers.models import (
     CarrierMessage,
     ContentsType,
@@ -46,7 +46,7 @@ _FORM_FORMATS: dict[str, Literal["pdf", "png", "gif"]] = {
 
 def check_label(request: LabelRequest) -> None:
     """Refuse locally what UPS would refuse (422 naming the field and the UPS rule)."""
-    refuse(CARRIER, label_problems(request, intl.RULES))
+    refuse(CARRIER, intl.problems(request))
 
 
 def ship_request(request: LabelRequest, config: UPSConfig, label_id: str, *,
@@ -74,7 +74,9 @@ def ship_request(request: LabelRequest, config: UPSConfig, label_id: str, *,
     customs = request.customs
     if customs is not None and request.ship_from.country != request.ship_to.country:
         shipment["Description"] = intl.description(customs)
-        charges["ShipmentCharge"].append(intl.duties_charge(customs, config.shipper_number))
+        duties = intl.duties_charge(customs, config.shipper_number)
+        if duties is not None:
+            charges["ShipmentCharge"].append(duties)
         if customs.contents_type is ContentsType.DOCUMENTS:
             shipment["DocumentsOnlyIndicator"] = ""
         else:

@@ -193,6 +193,15 @@ def test_eu_inbound_labels_say_who_ships_and_who_receives() -> None:
     assert "ShipperType" not in toronto
 
 
+def test_duties_the_receiver_pays_add_no_duties_charge() -> None:
+    customs = CUSTOMS.model_copy(update={"incoterm": Incoterm.DAP,
+                                         "duties_payer": DutiesPayer.RECIPIENT})
+    payload = mapping.ship_request(LABEL.model_copy(update={"customs": customs}), config(),
+                                   "lbl_dap")
+    charges = payload["ShipmentRequest"]["Shipment"]["PaymentInformation"]["ShipmentCharge"]
+    assert [c["Type"] for c in charges] == ["01"]
+
+
 def test_ship_dimensions_fit_the_three_characters_the_shipping_schema_allows() -> None:
     payload = mapping.ship_request(LABEL, config(), "lbl_intl")
     for package in payload["ShipmentRequest"]["Shipment"]["Package"]:
@@ -211,6 +220,9 @@ def test_ship_dimensions_fit_the_three_characters_the_shipping_schema_allows() -
     ({"customs": CUSTOMS.model_copy(update={"incoterm": Incoterm.DPU,
                                             "duties_payer": DutiesPayer.RECIPIENT})},
      "customs.incoterm"),
+    ({"customs": CUSTOMS.model_copy(update={"incoterm": Incoterm.DAP, "duties_account": "X9Y8Z7",
+                                            "duties_payer": DutiesPayer.THIRD_PARTY})},
+     "customs.duties_payer"),
 ])
 def test_what_ups_would_refuse_is_refused_locally_naming_the_field(
         change: dict[str, object], field: str) -> None:
