@@ -28,6 +28,9 @@ def convert(data_b64: str, target: str) -> str:
         with Image.open(io.BytesIO(raw)) as image:
             image.load()
             page = image.convert("L" if image.mode in ("1", "L", "P") else "RGB")
+        if page.mode == "L" and page.getcolors(2) is not None:
+            # a black-and-white label stays one bit deep: a few kB of PDF instead of ~100
+            page = page.convert("1")
         if page.width > page.height:
             page = page.rotate(-90, expand=True)
     except (binascii.Error, UnidentifiedImageError, OSError) as exc:
@@ -36,5 +39,5 @@ def convert(data_b64: str, target: str) -> str:
     if target == "pdf":
         page.save(out, format="PDF", resolution=page.width / _PAGE_WIDTH_IN)
     else:
-        page.save(out, format="PNG", optimize=True)
+        page.save(out, format="PNG")
     return base64.b64encode(out.getvalue()).decode("ascii")

@@ -265,6 +265,7 @@ def test_png_labels_are_reencoded_from_the_gif() -> None:
     with Image.open(io.BytesIO(base64.b64decode(label.packages[0].data))) as image:
         assert image.format == "PNG"
         assert image.size == (80, 120)  # UPS's landscape GIF stood upright
+        assert image.mode == "1"  # black and white stays one bit deep
 
 
 async def test_a_shipment_created_without_a_usable_label_is_voided_again(
