@@ -17,6 +17,7 @@ from carriers.models import (
     CarrierMessage,
     ContentsType,
     Customs,
+    DutiesPayer,
     Incoterm,
     LabelRequest,
 )
@@ -90,9 +91,29 @@ def label_problems(request: LabelRequest, rules: CustomsRules, *,
     return found
 
 
+def consistency_problems(customs: Customs, rules: CustomsRules) -> list[CarrierMessage]:
+    """What the declaration's fields say together, whatever the carrier."""
+    found: list[CarrierMessage] = []
+    currencies = sorted({item.currency for item in customs.items})
+    if len(currencies) > 1:
+        found.append(problem(rules, "customs.items", f"all lines share one currency, got "
+                             f"{' '.join(currencies)}"))
+    elif customs.declared_value is not None and customs.declared_value != customs.total_value:
+        found.append(problem(rules, "customs.declared_value",
+                             f"{customs.declared_value} differs from the sum of the lines "
+                             f"{customs.total_value}"))
+    if customs.incoterm is Incoterm.DDP and customs.duties_payer is not DutiesPayer.SENDER:
+        found.append(problem(rules, "customs.duties_payer",
+                             "incoterm DDP means the sender pays duties: use 'sender'"))
+    if customs.duties_payer is DutiesPayer.THIRD_PARTY and not customs.duties_account:
+        found.append(problem(rules, "customs.duties_account",
+                             "a third-party duties payer needs its account"))
+    return found
+
+
 def customs_problems(customs: Customs, rules: CustomsRules) -> list[CarrierMessage]:
     """The checks on the customs model alone (used by rating too)."""
-    found: list[CarrierMessage] = []
+    found = consistency_problems(customs, rules)
     if len(customs.items) > rules.max_items:
         found.append(problem(rules, "customs.items",
                              f"at most {rules.max_items} lines, got {len(customs.items)}"))

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from carriers.decimals import PositiveDecimal
 
@@ -126,13 +126,14 @@ class CustomsItem(_Model):
 
     description: Annotated[str, Field(min_length=1, max_length=450)]
     quantity: Annotated[int, Field(ge=1, le=999_999)]
-    unit_value: Annotated[Decimal, Field(gt=0, max_digits=16, decimal_places=4)]
+    unit_value: Annotated[Decimal, *PositiveDecimal(10**9, 4)]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     # net weight of one unit
-    net_weight: Annotated[Decimal, Field(gt=0, le=1000)]
+    net_weight: Measure
     weight_unit: WeightUnit = WeightUnit.KG
-    # HS / HTS tariff number; dots and spaces are dropped ("8471.30 00" → "84713000")
-    hs_code: Annotated[str | None, Field(pattern=r"^[0-9]{6,14}$")] = None
+    # HS / HTS tariff number, 6-14 digits; single dots or spaces between digits are dropped
+    # ("8471.30 00" → "84713000")
+    hs_code: Annotated[str | None, Field(pattern=r"^(?:[0-9][. ]?){5,13}[0-9]$")] = None
     origin_country: CountryCode
     sku: Annotated[str | None, Field(min_length=1, max_length=35)] = None
 
@@ -153,8 +154,9 @@ class CustomsItem(_Model):
 class Customs(_Model):
     """What customs needs to clear the shipment, whatever the carrier.
 
-    Checked here for consistency; each carrier's own limits (lengths, vocabularies,
-    required fields) are checked by its adapter before anything is bought.
+    The schema holds what one field can say; what fields say together (one currency, a
+    declared total equal to the lines, DDP paid by the sender) and each carrier's own
+    limits are checked by ``carriers.customs`` before anything is bought.
     """
 
     contents_type: ContentsType = ContentsType.MERCHANDISE
@@ -166,27 +168,12 @@ class Customs(_Model):
     duties_account: Annotated[str | None, Field(min_length=1, max_length=20)] = None
     items: Annotated[list[CustomsItem], Field(min_length=1, max_length=999)]
     # the invoice total; when given it must equal the sum of the line values
-    declared_value: Money | None = None
+    declared_value: Annotated[Decimal, *PositiveDecimal(10**10, 2)] | None = None
     invoice_number: Annotated[str | None, Field(min_length=1, max_length=35)] = None
     invoice_date: date | None = None
     # US export filing: the AES ITN ("AES X20240506123456") or an exemption ("NO EEI 30.37(a)")
     export_filing: Annotated[str | None, Field(min_length=1, max_length=35)] = None
     tax_ids: Annotated[list[TaxId], Field(max_length=10)] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Customs:
-        currencies = {item.currency for item in self.items}
-        if len(currencies) > 1:
-            raise ValueError(f"all items must share one currency, got {sorted(currencies)}")
-        if self.declared_value is not None and self.declared_value != self.total_value:
-            raise ValueError(f"declared_value {self.declared_value} differs from the sum of "
-                             f"the item lines {self.total_value}")
-        if self.incoterm is Incoterm.DDP and self.duties_payer is not DutiesPayer.SENDER:
-            raise ValueError("incoterm DDP means the sender pays duties: duties_payer must be "
-                             "'sender'")
-        if self.duties_payer is DutiesPayer.THIRD_PARTY and not self.duties_account:
-            raise ValueError("duties_payer 'third_party' needs duties_account")
-        return self
 
     @property
     def currency(self) -> str:
