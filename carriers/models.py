@@ -117,7 +117,7 @@ class TaxIdParty(StrEnum):
 class TaxId(_Model):
     party: TaxIdParty
     kind: TaxIdKind
-    number: Annotated[str, Field(min_length=2, max_length=35, pattern=r"^[A-Za-z0-9]+$")]
+    number: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{2,35}$")]
     issuing_country: CountryCode | None = None
 
 

@@ -26,9 +26,10 @@ from carriers.models import (
     VoidResult,
 )
 from carriers.sandbox import SandboxCarrier
+from carriers.tenancy import Tenant
 from tests.carriers.factories import account, address, label_request, rate_request, service
 
-CLIENT, KEY = "wms-east", "intl-1"
+CLIENT, KEY = Tenant("wms-east"), "intl-1"
 MONTREAL = Address(name="Élodie Gagnon", street=["1000 Rue De La Gauchetière O"],
                    city="Montréal", state="QC", postal_code="H3B 4W5", country="CA",
                    phone="+1 514 555 0100")
@@ -108,7 +109,7 @@ async def test_a_refused_international_label_claims_no_record(
         await shipping.buy_label(CLIENT, KEY, international(customs=None))
 
     assert caught.value.messages[0].field == "customs"
-    assert await label_store.get(CLIENT, KEY) is None
+    assert await label_store.get(CLIENT.key, KEY) is None
     assert carrier.calls["purchase"] == 0
     # fixed, the same key buys
     label = await shipping.buy_label(CLIENT, KEY, international())
@@ -122,7 +123,7 @@ async def test_the_carrier_key_is_a_random_uuid_kept_across_our_retries(
 
     with pytest.raises(CarrierTimeout):
         await shipping.buy_label(CLIENT, KEY, international())
-    record = await label_store.get(CLIENT, KEY)
+    record = await label_store.get(CLIENT.key, KEY)
     assert record is not None and record.state is RecordState.UNKNOWN
     assert record.carrier_key is not None and uuid.UUID(record.carrier_key).version == 4
 
@@ -156,7 +157,7 @@ async def test_a_purchase_the_adapter_undid_is_bought_on_the_next_retry(
 
     with pytest.raises(PurchaseUndone):
         await shipping.buy_label(CLIENT, KEY, international())
-    record = await label_store.get(CLIENT, KEY)
+    record = await label_store.get(CLIENT.key, KEY)
     assert record is not None and record.state is RecordState.RETRYABLE
 
     label = await shipping.buy_label(CLIENT, KEY, international())
