@@ -3,15 +3,19 @@
 Map::
 
     config.py       the [shipping] settings models
-    models.py       unified shipping models (what the API speaks)
+    models.py       unified shipping models (what the API speaks), customs included
+    customs.py      a carrier's documented customs rules, checked before buying
+    units.py        unit conversions and rounding rules for carrier payloads
     base.py         the Carrier protocol and the carrier error tree
     http.py         transport helpers for HTTP adapters
-    adapters/       UPS, FedEx, USPS, DHL Express (third parties: entry points)
+    adapters/       UPS, FedEx, USPS, DHL Express, each split by operation (rate, ship,
+                    track, void, error) behind a dispatching mapping.py; images.py turns
+                    label images into PDF/PNG
     sandbox.py      a deterministic simulated carrier
     registry.py     accounts from config, each behind its breaker and timeout
     breaker.py      the per-account circuit breaker
     fallback.py     table rates that stand in for an unavailable carrier
-    idempotency*.py one purchase per Idempotency-Key; the label store (SQLite, Redis)
+    idempotency/    one purchase per Idempotency-Key; the label store (SQLite, Redis)
     service.py      rate-shop, buy, reprint, void, track: what the routes call
 
 Never imports ``gateway``, ``policies`` or ``caching``.

@@ -5,7 +5,9 @@ Exception tree::
     CarrierError
     ├── CarrierRejected      the carrier said no to this request (4xx); never triggers fallback
     ├── CarrierUnavailable   5xx, connection failure, breaker open; fallback rates may stand in
-    │   └── CarrierTimeout   no answer inside the call budget
+    │   ├── CarrierTimeout   no answer inside the call budget
+    │   └── PurchaseUndone   a shipment was created, its answer was unusable, and it was
+    │                        voided again: nothing is bought, the purchase may be retried
     └── CapabilityMissing    the carrier cannot do this operation at all
 """
 
@@ -54,6 +56,10 @@ class CarrierTimeout(CarrierUnavailable):
     pass
 
 
+class PurchaseUndone(CarrierUnavailable):
+    pass
+
+
 class CapabilityMissing(CarrierError):
     pass
 
@@ -75,8 +81,11 @@ class Carrier(Protocol):
         """Live rates for the shipment; per-service problems may be dropped silently."""
         ...
 
-    async def purchase(self, request: LabelRequest, label_id: str) -> Label:
-        """Buy a label. Called at most once per idempotency record."""
+    async def purchase(self, request: LabelRequest, label_id: str, *,
+                       carrier_key: str | None = None) -> Label:
+        """Buy a label. Called at most once per idempotency record (again only when
+        the record proves nothing was bought). ``carrier_key`` is the record's random
+        UUID, for carriers that take an idempotency key of their own (USPS)."""
         ...
 
     async def void(self, label: Label) -> VoidResult:
@@ -89,3 +98,20 @@ class Carrier(Protocol):
 
     async def aclose(self) -> None:
         ...
+
+
+@runtime_checkable
+class LabelChecks(Protocol):
+    """Carriers that refuse bad label requests locally, before any idempotency record."""
+
+    def check_label(self, request: LabelRequest) -> None:
+        """Raise CarrierRejected naming each field and carrier rule the request breaks."""
+        ...
+
+
+@runtime_checkable
+class RepeatablePurchase(Protocol):
+    """Carriers whose purchase is idempotent on ``carrier_key`` (the same key returns the
+    label already bought, uncharged), so an unknown outcome is resolved by buying again."""
+
+    repeatable_purchase: bool

@@ -23,10 +23,8 @@ from enum import StrEnum
 
 from carriers.config import FallbackRule, normalize_postal
 from carriers.models import DimensionUnit, Parcel, Rate, RateRequest, RateSource, WeightUnit
-
-KG_PER_LB = Decimal("0.45359237")
-CM_PER_IN = Decimal("2.54")
-_CENT = Decimal("0.01")
+from carriers.units import CENT as _CENT
+from carriers.units import convert_length, parcel_weight
 
 Specificity = tuple[int, int, int, int]
 
@@ -42,17 +40,16 @@ class FallbackReason(StrEnum):
 
 
 def weight_kg(parcel: Parcel) -> Decimal:
-    if parcel.weight_unit is WeightUnit.LB:
-        return parcel.weight * KG_PER_LB
-    return parcel.weight
+    return parcel_weight(parcel, WeightUnit.KG)
 
 
 def volume_cm3(parcel: Parcel) -> Decimal | None:
     dims = parcel.dimensions
     if dims is None:
         return None
-    factor = CM_PER_IN if dims.unit is DimensionUnit.IN else Decimal(1)
-    return (dims.length * factor) * (dims.width * factor) * (dims.height * factor)
+    cm = DimensionUnit.CM
+    return (convert_length(dims.length, dims.unit, cm) * convert_length(dims.width, dims.unit, cm)
+            * convert_length(dims.height, dims.unit, cm))
 
 
 def billable_weight_kg(parcel: Parcel, dim_divisor: Decimal | None) -> Decimal:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from carriers.decimals import PositiveDecimal
 
@@ -70,6 +70,124 @@ class ServiceLevel(StrEnum):
     OVERNIGHT = "overnight"
 
 
+class ContentsType(StrEnum):
+    MERCHANDISE = "merchandise"
+    DOCUMENTS = "documents"
+    GIFT = "gift"
+    SAMPLE = "sample"
+    RETURN = "return"
+
+
+class Incoterm(StrEnum):
+    """Incoterms 2020 plus the legacy DDU; which ones a carrier takes is checked per carrier."""
+
+    EXW = "EXW"
+    FCA = "FCA"
+    CPT = "CPT"
+    CIP = "CIP"
+    DAP = "DAP"
+    DPU = "DPU"
+    DDP = "DDP"
+    FAS = "FAS"
+    FOB = "FOB"
+    CFR = "CFR"
+    CIF = "CIF"
+    DDU = "DDU"
+
+
+class DutiesPayer(StrEnum):
+    SENDER = "sender"
+    RECIPIENT = "recipient"
+    THIRD_PARTY = "third_party"
+
+
+class TaxIdKind(StrEnum):
+    EIN = "ein"
+    VAT = "vat"
+    EORI = "eori"
+    IOSS = "ioss"
+
+
+class TaxIdParty(StrEnum):
+    # the shipper's side (seller, exporter of record) and the recipient's (importer of record)
+    EXPORTER = "exporter"
+    IMPORTER = "importer"
+
+
+class TaxId(_Model):
+    party: TaxIdParty
+    kind: TaxIdKind
+    number: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{2,35}$")]
+    issuing_country: CountryCode | None = None
+
+
+class CustomsItem(_Model):
+    """One invoice line: values and weights are PER UNIT; line totals are derived."""
+
+    description: Annotated[str, Field(min_length=1, max_length=450)]
+    quantity: Annotated[int, Field(ge=1, le=999_999)]
+    unit_value: Annotated[Decimal, *PositiveDecimal(10**9, 4)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    # net weight of one unit
+    net_weight: Measure
+    weight_unit: WeightUnit = WeightUnit.KG
+    # HS / HTS tariff number, 6-14 digits; single dots or spaces between digits are dropped
+    # ("8471.30 00" → "84713000")
+    hs_code: Annotated[str | None, Field(pattern=r"^(?:[0-9][. ]?){5,13}[0-9]$")] = None
+    origin_country: CountryCode
+    sku: Annotated[str | None, Field(min_length=1, max_length=35)] = None
+
+    @field_validator("hs_code", mode="before")
+    @classmethod
+    def _tariff_digits(cls, value: object) -> object:
+        return value.replace(".", "").replace(" ", "") if isinstance(value, str) else value
+
+    @property
+    def line_value(self) -> Decimal:
+        return self.unit_value * self.quantity
+
+    @property
+    def line_weight(self) -> Decimal:
+        return self.net_weight * self.quantity
+
+
+class Customs(_Model):
+    """What customs needs to clear the shipment, whatever the carrier.
+
+    The schema holds what one field can say; what fields say together (one currency, a
+    declared total equal to the lines, DDP paid by the sender) and each carrier's own
+    limits are checked by ``carriers.customs`` before anything is bought.
+    """
+
+    contents_type: ContentsType = ContentsType.MERCHANDISE
+    # free text for the invoice; carriers get a vocabulary word derived from contents_type
+    reason_for_export: Annotated[str | None, Field(min_length=1, max_length=30)] = None
+    incoterm: Incoterm = Incoterm.DAP
+    duties_payer: DutiesPayer = DutiesPayer.RECIPIENT
+    # the carrier account billed for duties and taxes when a third party pays
+    duties_account: Annotated[str | None, Field(min_length=1, max_length=20)] = None
+    items: Annotated[list[CustomsItem], Field(min_length=1, max_length=999)]
+    # the invoice total; when given it must equal the sum of the line values
+    declared_value: Annotated[Decimal, *PositiveDecimal(10**10, 2)] | None = None
+    invoice_number: Annotated[str | None, Field(min_length=1, max_length=35)] = None
+    invoice_date: date | None = None
+    # US export filing: the AES ITN ("AES X20240506123456") or an exemption ("NO EEI 30.37(a)")
+    export_filing: Annotated[str | None, Field(min_length=1, max_length=35)] = None
+    tax_ids: Annotated[list[TaxId], Field(max_length=10)] = Field(default_factory=list)
+
+    @property
+    def currency(self) -> str:
+        return self.items[0].currency
+
+    @property
+    def total_value(self) -> Decimal:
+        return sum((item.line_value for item in self.items),
+                   Decimal(0)).quantize(Decimal("0.01"))
+
+    def tax_id(self, party: TaxIdParty, kind: TaxIdKind) -> TaxId | None:
+        return next((t for t in self.tax_ids if t.party is party and t.kind is kind), None)
+
+
 class RateRequest(_Model):
     warehouse: Annotated[str, Field(min_length=1, max_length=40)]
     ship_from: Address
@@ -77,6 +195,22 @@ class RateRequest(_Model):
     parcels: Annotated[list[Parcel], Field(min_length=1, max_length=50)]
     # restrict rate-shopping to these carriers (ids from config); all of the warehouse's when empty
     carriers: list[str] = Field(default_factory=list)
+    # across borders: what is inside, so carriers can quote transit time and duties
+    customs: Customs | None = None
+
+
+class ChargeKind(StrEnum):
+    DUTIES = "duties"
+    TAXES = "taxes"
+    # carriers that quote one figure for both
+    DUTIES_AND_TAXES = "duties_and_taxes"
+
+
+class Charge(_Model):
+    kind: ChargeKind
+    amount: Money
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    description: str | None = None
 
 
 class RateSource(StrEnum):
@@ -95,6 +229,8 @@ class Rate(_Model):
     source: RateSource = RateSource.LIVE
     # why a fallback rate was produced (breaker open, timeout, carrier 5xx …)
     fallback_reason: str | None = None
+    # estimated duties and taxes the carrier quotes beside ``amount`` (not included in it)
+    charges: list[Charge] = Field(default_factory=list)
     tags: list[Literal["cheapest", "fastest", "best_value"]] = Field(default_factory=list)
 
 
@@ -109,6 +245,8 @@ class CarrierMessage(_Model):
     code: str
     message: str
     level: MessageLevel = MessageLevel.ERROR
+    # the request field a refusal is about (``customs.items[0].hs_code``)
+    field: str | None = None
 
 
 class LabelFormat(StrEnum):
@@ -126,12 +264,30 @@ class LabelRequest(_Model):
     parcels: Annotated[list[Parcel], Field(min_length=1, max_length=50)]
     format: LabelFormat = LabelFormat.PDF
     reference: Annotated[str | None, Field(max_length=35)] = None
+    # required by every carrier across a customs border
+    customs: Customs | None = None
 
 
 class PackageLabel(_Model):
     tracking_number: str
     # base64 of the label document in ``format``
     data: str
+
+
+class DocumentKind(StrEnum):
+    COMMERCIAL_INVOICE = "commercial_invoice"
+    # CN22/CN23 or another customs declaration printed apart from the label
+    CUSTOMS_DECLARATION = "customs_declaration"
+
+
+class ShipmentDocument(_Model):
+    kind: DocumentKind
+    # "pdf" for every document the carriers send today
+    format: Literal["pdf", "png", "gif", "zpl"]
+    # base64 of the document
+    data: str
+    # true when the carrier also sent it to customs electronically (paperless trade / ETD)
+    transmitted: bool = False
 
 
 class Label(_Model):
@@ -149,6 +305,8 @@ class Label(_Model):
     carrier_shipment_id: str | None = None
     created_at: datetime
     voided: bool = False
+    # customs documents returned beside the label (commercial invoice …)
+    documents: list[ShipmentDocument] = Field(default_factory=list)
 
 
 class TrackingStatus(StrEnum):

@@ -26,6 +26,8 @@ from carriers.base import (
     CarrierError,
     CarrierTimeout,
     CarrierUnavailable,
+    LabelChecks,
+    RepeatablePurchase,
 )
 from carriers.breaker import BreakerSnapshot, CircuitBreaker
 from carriers.config import CarrierAccountConfig
@@ -113,10 +115,22 @@ class GuardedCarrier:
     async def rate(self, request: RateRequest, *, budget: float | None = None) -> list[Rate]:
         return await self._guard(Capability.RATE, lambda: self.inner.rate(request), budget)
 
+    @property
+    def repeatable_purchase(self) -> bool:
+        """Whether buying again with the record's carrier key returns the first label."""
+        inner = self.inner
+        return isinstance(inner, RepeatablePurchase) and inner.repeatable_purchase
+
+    def check_label(self, request: LabelRequest) -> None:
+        """The adapter's local refusals (customs, phones …), before anything is claimed."""
+        if isinstance(self.inner, LabelChecks):
+            self.inner.check_label(request)
+
     async def purchase(self, request: LabelRequest, label_id: str, *,
-                       budget: float | None = None) -> Label:
-        return await self._guard(Capability.LABEL,
-                                 lambda: self.inner.purchase(request, label_id), budget)
+                       carrier_key: str | None = None, budget: float | None = None) -> Label:
+        return await self._guard(
+            Capability.LABEL,
+            lambda: self.inner.purchase(request, label_id, carrier_key=carrier_key), budget)
 
     async def void(self, label: Label, *, budget: float | None = None) -> VoidResult:
         return await self._guard(Capability.VOID, lambda: self.inner.void(label), budget)

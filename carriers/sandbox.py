@@ -4,7 +4,11 @@ It rates, buys, voids and tracks without a network: prices come from the weights
 hash of the postal codes, tracking numbers from the label id, documents are real (a tiny
 PDF, a ZPL string, a PNG). Options make it misbehave on purpose (latency, a seeded error
 rate, 4xx/5xx answers, hanging forever) and it counts what it was asked, so tests can
-assert "exactly one purchase". It also answers ``find_label`` (did label X get bought?),
+assert "exactly one purchase". Across borders it behaves like a strict real carrier: the
+customs model is required and checked (``RULES``: phones, at most 50 lines of 35
+characters, an HS code on every line of goods, DAP/DDP/EXW/FCA only) before any
+purchase, rates carry simulated duties and import VAT when the recipient pays them, and
+labels come with a commercial invoice PDF. It also answers ``find_label`` (did label X get bought?),
 which is what lets a crashed purchase be resolved without buying twice.
 """
 
@@ -26,10 +30,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from carriers.base import Capability, CapabilityMissing, CarrierRejected, CarrierUnavailable
 from carriers.config import normalize_postal
+from carriers.customs import CustomsRules, crosses_border, customs_problems, label_problems, refuse
 from carriers.fallback import billable_weight_kg
 from carriers.models import (
     Address,
     CarrierMessage,
+    Charge,
+    ChargeKind,
+    Customs,
+    DocumentKind,
+    DutiesPayer,
+    Incoterm,
     Label,
     LabelFormat,
     LabelRequest,
@@ -38,6 +49,7 @@ from carriers.models import (
     Rate,
     RateRequest,
     ServiceLevel,
+    ShipmentDocument,
     Tracking,
     TrackingEvent,
     TrackingStatus,
@@ -61,6 +73,16 @@ _JOURNEY = [
     (TrackingStatus.OUT_FOR_DELIVERY, "Out for delivery"),
     (TrackingStatus.DELIVERED, "Delivered"),
 ]
+
+
+RULES = CustomsRules(
+    carrier=CODE, source="sandbox carrier rules", max_items=50, description_max=35,
+    incoterms=frozenset({Incoterm.DAP, Incoterm.DDP, Incoterm.EXW, Incoterm.FCA}),
+    hs_code_required=True, vague_descriptions=frozenset(
+        {"gift", "goods", "merchandise", "items", "stuff", "none", "n/a"}))
+# simulated landed cost: duty on the goods, then import VAT on goods + duty
+_DUTY_RATE = Decimal("0.05")
+_VAT_RATE = Decimal("0.20")
 
 
 class SandboxOptions(BaseModel):
@@ -95,16 +117,26 @@ class SandboxCarrier:
 
     async def rate(self, request: RateRequest) -> list[Rate]:
         await self._simulate("rate")
+        if request.customs is not None and crosses_border(request.ship_from, request.ship_to):
+            refuse(CODE, customs_problems(request.customs, RULES))
         zone = _zone(request.ship_from, request.ship_to)
+        charges = _landed_cost(request.customs) if crosses_border(
+            request.ship_from, request.ship_to) else []
         return [
             Rate(carrier=CODE, carrier_account=self.id, service=service, service_level=level,
                  amount=_price(service, request.parcels, zone), currency=self.options.currency,
-                 estimated_transit_days=_transit_days(service, zone))
+                 estimated_transit_days=_transit_days(service, zone), charges=charges)
             for service, (level, *_rest) in _SERVICES.items()
         ]
 
-    async def purchase(self, request: LabelRequest, label_id: str) -> Label:
+    def check_label(self, request: LabelRequest) -> None:
+        """What a strict carrier refuses across borders, before any purchase (422)."""
+        refuse(CODE, label_problems(request, RULES))
+
+    async def purchase(self, request: LabelRequest, label_id: str, *,
+                       carrier_key: str | None = None) -> Label:
         await self._simulate("purchase")
+        self.check_label(request)
         if request.service not in _SERVICES:
             raise CarrierRejected(CODE, [CarrierMessage(
                 carrier=CODE, code="unknown_service",
@@ -122,7 +154,7 @@ class SandboxCarrier:
             tracking_number=packages[0].tracking_number, format=request.format,
             packages=packages, charge=_price(request.service, request.parcels, zone),
             currency=self.options.currency, carrier_shipment_id="SBXSHP" + _digits(label_id, 10),
-            created_at=self._now())
+            created_at=self._now(), documents=_invoice(request, label_id))
         self.labels[label_id] = label
         self.purchase_count += 1
         return label
@@ -208,6 +240,32 @@ def simulated_tracking(number: str, shipped_at: datetime | None, now: datetime) 
     eta = None if final is TrackingStatus.DELIVERED else (start + timedelta(days=3)).date()
     return Tracking(carrier=CODE, tracking_number=number, status=final, estimated_delivery=eta,
                     events=events[::-1])
+
+
+def _landed_cost(customs: Customs | None) -> list[Charge]:
+    """Simulated duties and import VAT the recipient pays; none under DDP or without goods."""
+    if customs is None or customs.duties_payer is not DutiesPayer.RECIPIENT:
+        return []
+    duty = (customs.total_value * _DUTY_RATE).quantize(_CENT, rounding=ROUND_HALF_UP)
+    vat = ((customs.total_value + duty) * _VAT_RATE).quantize(_CENT, rounding=ROUND_HALF_UP)
+    return [Charge(kind=ChargeKind.DUTIES, amount=duty, currency=customs.currency,
+                   description="sandbox: 5% of the declared value"),
+            Charge(kind=ChargeKind.TAXES, amount=vat, currency=customs.currency,
+                   description="sandbox: 20% import VAT on value and duty")]
+
+
+def _invoice(request: LabelRequest, label_id: str) -> list[ShipmentDocument]:
+    customs = request.customs
+    if customs is None or not crosses_border(request.ship_from, request.ship_to):
+        return []
+    lines = [f"COMMERCIAL INVOICE {customs.invoice_number or label_id}",
+             f"{request.ship_from.country} -> {request.ship_to.country} "
+             f"{customs.incoterm.value}"]
+    lines += [f"{item.quantity} x {item.description} {item.unit_value} {item.currency} "
+              f"HS {item.hs_code or '-'} {item.origin_country}" for item in customs.items]
+    lines.append(f"TOTAL {customs.total_value} {customs.currency}")
+    return [ShipmentDocument(kind=DocumentKind.COMMERCIAL_INVOICE, format="pdf",
+                             data=base64.b64encode(tiny_pdf(lines)).decode("ascii"))]
 
 
 def render_document(fmt: LabelFormat, number: str, service: str, ship_to: Address) -> bytes:

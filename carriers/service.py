@@ -42,8 +42,7 @@ from carriers.base import (
 from carriers.breaker import BreakerOpen
 from carriers.config import FallbackRule, ShippingConfig
 from carriers.fallback import FallbackReason, FallbackTable
-from carriers.idempotency import IdempotencyStore, fingerprint
-from carriers.idempotency_flow import IdempotentPurchases, PurchaseKind
+from carriers.idempotency import IdempotencyStore, IdempotentPurchases, PurchaseKind, fingerprint
 from carriers.models import (
     CarrierMessage,
     Label,
@@ -167,12 +166,14 @@ class ShippingService:
             raise CapabilityMissing(account.carrier, [CarrierMessage(
                 carrier=account.carrier, code="capability_missing",
                 message=f"{account.id} cannot buy labels")])
-        lookup = account.find_label if account.supports_lookup else None
+        account.check_label(request)  # local refusals never claim the key
+        lookup = account.find_label if account.supports_lookup else (
+            _never_bought if account.repeatable_purchase else None)
         try:
             outcome = await self.purchases.run(
                 tenant.key, idempotency_key, fingerprint(request),
-                lambda label_id: account.purchase(request, label_id), lookup,
-                warehouse=request.warehouse)
+                lambda label_id, key: account.purchase(request, label_id, carrier_key=key),
+                lookup, warehouse=request.warehouse)
         except CarrierError:
             self.counters.purchase_failures += 1
             raise
@@ -339,6 +340,11 @@ def tag_rates(rates: Sequence[Rate]) -> tuple[list[Rate], list[CarrierMessage]]:
             carrier=GATEWAY, code="mixed_currencies", level=MessageLevel.INFO,
             message=f"tags compare {currency} rates only; rates in {others} are not tagged"))
     return result, notes
+
+
+async def _never_bought(label_id: str) -> Label | None:
+    """The lookup of a carrier whose repeated purchase returns the first label (USPS)."""
+    return None
 
 
 def _days(rate: Rate) -> int:

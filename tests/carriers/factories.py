@@ -8,10 +8,9 @@ from typing import Any
 
 from carriers.base import Carrier
 from carriers.config import BreakerConfig, CarrierAccountConfig, FallbackRule
-from carriers.idempotency import IdempotencyStore
-from carriers.idempotency_flow import IdempotentPurchases
-from carriers.idempotency_redis import RedisIdempotencyStore
-from carriers.idempotency_sqlite import SqliteIdempotencyStore
+from carriers.idempotency import IdempotencyStore, IdempotentPurchases
+from carriers.idempotency.redis_store import RedisIdempotencyStore
+from carriers.idempotency.sqlite_store import SqliteIdempotencyStore
 from carriers.models import (
     Address,
     Dimensions,

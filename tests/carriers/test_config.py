@@ -11,7 +11,7 @@ import carriers
 from carriers.config import ShippingConfig
 from carriers.fallback import FallbackReason
 from carriers.idempotency import open_store
-from carriers.idempotency_sqlite import SqliteIdempotencyStore
+from carriers.idempotency.sqlite_store import SqliteIdempotencyStore
 from carriers.models import RateSource
 from carriers.registry import CarrierRegistry
 from carriers.service import ShippingService

@@ -12,7 +12,7 @@ from carriers.idempotency import (
     RecordState,
     fingerprint,
 )
-from carriers.idempotency_sqlite import SqliteIdempotencyStore
+from carriers.idempotency.sqlite_store import SqliteIdempotencyStore
 from carriers.models import Label, LabelFormat, PackageLabel
 from tests.carriers.factories import FakeClock, label_request
 

@@ -10,8 +10,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from carriers.idempotency import IdempotencyStore, StoredLabel
-from carriers.idempotency_redis import RedisIdempotencyStore
-from carriers.idempotency_sqlite import SqliteIdempotencyStore
+from carriers.idempotency.redis_store import RedisIdempotencyStore
+from carriers.idempotency.sqlite_store import SqliteIdempotencyStore
 from carriers.tenancy import LabelOwner, Tenant
 from tests.carriers.test_idempotency_stores import label, record
 

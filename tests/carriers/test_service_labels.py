@@ -48,7 +48,8 @@ class LosesResponses(SandboxCarrier):
 
     lose = True
 
-    async def purchase(self, request: LabelRequest, label_id: str) -> Label:
+    async def purchase(self, request: LabelRequest, label_id: str, *,
+                       carrier_key: str | None = None) -> Label:
         label = await super().purchase(request, label_id)
         if self.lose:
             await asyncio.Event().wait()
@@ -63,7 +64,8 @@ class Gate(SandboxCarrier):
         self.entered = asyncio.Event()
         self.gate = asyncio.Event()
 
-    async def purchase(self, request: LabelRequest, label_id: str) -> Label:
+    async def purchase(self, request: LabelRequest, label_id: str, *,
+                       carrier_key: str | None = None) -> Label:
         self.entered.set()
         await self.gate.wait()
         return await super().purchase(request, label_id)
@@ -295,7 +297,8 @@ async def test_carrier_503_releases_the_claim_so_the_same_key_can_buy_later(
 
 
 class FailsAtTheGate(Gate):
-    async def purchase(self, request: LabelRequest, label_id: str) -> Label:
+    async def purchase(self, request: LabelRequest, label_id: str, *,
+                       carrier_key: str | None = None) -> Label:
         self.calls["purchase"] += 1
         self.entered.set()
         await self.gate.wait()

@@ -8,7 +8,7 @@ import pytest
 
 from carriers.breaker import BreakerState
 from carriers.config import FallbackRule
-from carriers.idempotency_sqlite import SqliteIdempotencyStore
+from carriers.idempotency.sqlite_store import SqliteIdempotencyStore
 from carriers.models import MessageLevel, Rate, RateSource, ServiceLevel
 from carriers.sandbox import SandboxCarrier, SandboxOptions
 from carriers.service import ShippingService, tag_rates

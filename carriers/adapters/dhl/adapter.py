@@ -64,13 +64,19 @@ class DhlExpressCarrier:
         with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
             return mapping.parse_rates(body, self.id)
 
-    async def purchase(self, request: LabelRequest, label_id: str) -> Label:
+    async def purchase(self, request: LabelRequest, label_id: str, *,
+                       carrier_key: str | None = None) -> Label:
         """One waybill for all parcels; each parcel is a piece with its own label document."""
-        payload = mapping.shipment_request(request, self._config, self._now())
+        payload = mapping.shipment_request(request, self._config, self._now(),
+                                           label_id=label_id)
         body = await self._call("POST", "/shipments", json=payload)
         with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
             return mapping.parse_label(body, request, label_id=label_id, account=self.id,
-                                       created_at=self._now())
+                                       created_at=self._now(),
+                                       paperless=self._config.paperless_trade)
+
+    def check_label(self, request: LabelRequest) -> None:
+        mapping.check_label(request)
 
     async def void(self, label: Label) -> VoidResult:
         """Always CapabilityMissing: the waybill has to be cancelled with DHL directly."""

@@ -42,6 +42,8 @@ class DhlExpressConfig(BaseModel):
     content_description: Annotated[str, Field(min_length=1, max_length=70,
                                               pattern=r"^\S")] = "General merchandise"
     incoterm: Incoterm = "DAP"
+    # the account has DHL Paperless Trade (service WY): the invoice goes to customs electronically
+    paperless_trade: bool = False
 
     @field_validator("timezone")
     @classmethod

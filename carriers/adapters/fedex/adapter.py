@@ -15,7 +15,14 @@ import httpx
 
 from carriers.adapters.fedex import mapping
 from carriers.adapters.fedex.config import FedExConfig
-from carriers.base import Capability, Carrier, CarrierRejected
+from carriers.base import (
+    Capability,
+    Carrier,
+    CarrierError,
+    CarrierRejected,
+    CarrierUnavailable,
+    PurchaseUndone,
+)
 from carriers.http import (
     OAuthToken,
     bearer,
@@ -27,6 +34,7 @@ from carriers.http import (
     utcnow,
 )
 from carriers.models import (
+    CarrierMessage,
     Label,
     LabelRequest,
     Rate,
@@ -61,14 +69,21 @@ class FedExCarrier:
         with unreadable_reply(CARRIER, mapping.UnexpectedReply):
             return mapping.parse_rates(body, self.id)
 
-    async def purchase(self, request: LabelRequest, label_id: str) -> Label:
+    async def purchase(self, request: LabelRequest, label_id: str, *,
+                       carrier_key: str | None = None) -> Label:
+        """Buy; a shipment created with an unusable answer is cancelled (see ``_undo``)."""
         payload = mapping.ship_request(request, self._config)
         # FedEx echoes x-customer-transaction-id, which ties its logs to our label id
         body = await self._call("POST", "/ship/v1/shipments", payload,
                                 {"x-customer-transaction-id": label_id})
-        with unreadable_reply(CARRIER, mapping.UnexpectedReply):
+        try:
             return mapping.parse_label(body, request, self._config, label_id=label_id,
                                        account=self.id, created_at=self._now())
+        except mapping.UnexpectedReply as exc:
+            raise await self._undo(mapping.created_tracking_number(body), exc) from exc
+
+    def check_label(self, request: LabelRequest) -> None:
+        mapping.check_label(request)
 
     async def void(self, label: Label) -> VoidResult:
         try:
@@ -89,6 +104,30 @@ class FedExCarrier:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    async def _undo(self, tracking_number: str | None, problem: Exception) -> CarrierError:
+        """FedEx created a shipment whose answer we cannot use: cancel it, so the purchase
+        can be made again; when the cancel fails the outcome stays unknown."""
+        said = CarrierMessage(carrier=CARRIER, code="unexpected_reply",
+                              message=f"FedEx answered in an unexpected shape: {problem}")
+        if tracking_number is None:
+            return CarrierUnavailable(CARRIER, [said])
+        body = {"accountNumber": {"value": self._config.account_number},
+                "trackingNumber": tracking_number, "deletionControl": "DELETE_ALL_PACKAGES"}
+        try:
+            reply = await self._call("PUT", "/ship/v1/shipments/cancel", body)
+            cancelled = mapping.cancelled(reply)
+        except CarrierError:
+            cancelled = False
+        if cancelled:
+            return PurchaseUndone(CARRIER, [said, CarrierMessage(
+                carrier=CARRIER, code="shipment_cancelled",
+                message=f"FedEx shipment {tracking_number} was cancelled again; buying again "
+                        "is safe")])
+        return CarrierUnavailable(CARRIER, [said, CarrierMessage(
+            carrier=CARRIER, code="shipment_not_cancelled",
+            message=f"FedEx shipment {tracking_number} was created and could not be "
+                    "cancelled; cancel it in the FedEx account")])
 
     async def _fetch_token(self) -> tuple[str, float]:
         request = self._client.build_request("POST", "/oauth/token",

@@ -41,6 +41,8 @@ class FedExConfig(BaseModel):
     # label stock per kind of printer: PDF and PNG go on paper, ZPL on thermal stock
     paper_label_stock: PaperStock = "PAPER_4X6"
     thermal_label_stock: ThermalStock = "STOCK_4X6"
+    # the account has FedEx Electronic Trade Documents: invoices go to customs electronically
+    electronic_trade_documents: bool = False
     # only for a label reply that states a charge without its currency
     default_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
 

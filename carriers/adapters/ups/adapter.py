@@ -10,6 +10,7 @@ import base64
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 from uuid import uuid4
@@ -18,7 +19,14 @@ import httpx
 
 from carriers.adapters.ups import mapping
 from carriers.adapters.ups.config import UPSConfig
-from carriers.base import Capability, Carrier, CarrierRejected, CarrierUnavailable
+from carriers.base import (
+    Capability,
+    Carrier,
+    CarrierError,
+    CarrierRejected,
+    CarrierUnavailable,
+    PurchaseUndone,
+)
 from carriers.http import (
     OAuthToken,
     bearer,
@@ -30,7 +38,9 @@ from carriers.http import (
     utcnow,
 )
 from carriers.models import (
+    CarrierMessage,
     Label,
+    LabelFormat,
     LabelRequest,
     Rate,
     RateRequest,
@@ -61,18 +71,27 @@ class UPSCarrier:
     async def rate(self, request: RateRequest) -> list[Rate]:
         body = await self._call(
             "POST", f"/api/rating/{self._config.rating_version}/Shop",
-            params={"additionalinfo": "timeintransit"},
+            params=mapping.rate_params(request),
             json=mapping.rate_request(request, self._config))
         with unreadable_reply(CARRIER, mapping.UnexpectedReply):
             return mapping.parse_rates(body, self.id)
 
-    async def purchase(self, request: LabelRequest, label_id: str) -> Label:
-        payload = mapping.ship_request(request, self._config, label_id)
+    def check_label(self, request: LabelRequest) -> None:
+        mapping.check_label(request)
+
+    async def purchase(self, request: LabelRequest, label_id: str, *,
+                       carrier_key: str | None = None) -> Label:
+        """Buy; a shipment created with an unusable answer is voided (see ``_undo``)."""
+        payload = mapping.ship_request(request, self._config, label_id,
+                                       today=self._now().date())
         body = await self._call(
             "POST", f"/api/shipments/{self._config.shipping_version}/ship", json=payload)
-        with unreadable_reply(CARRIER, mapping.UnexpectedReply):
+        try:
             return mapping.parse_label(body, request, label_id=label_id, account=self.id,
-                                       created_at=self._now())
+                                       created_at=self._now(),
+                                       paperless=self._config.paperless_invoice)
+        except mapping.UnexpectedReply as exc:
+            raise await self._undo(mapping.shipment_id(body), exc) from exc
 
     async def void(self, label: Label) -> VoidResult:
         target = quote(mapping.void_target(label), safe="")
@@ -95,6 +114,28 @@ class UPSCarrier:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    async def _undo(self, shipment: str | None, problem: Exception) -> CarrierError:
+        """UPS created ``shipment`` but we cannot hand its label out: void it, so the
+        purchase can be made again; when the void fails the outcome stays unknown."""
+        said = CarrierMessage(carrier=CARRIER, code="unexpected_reply",
+                              message=f"UPS answered in an unexpected shape: {problem}")
+        if shipment is None:
+            return CarrierUnavailable(CARRIER, [said])
+        try:
+            body = await self._call("DELETE", f"/api/shipments/{self._config.shipping_version}"
+                                    f"/void/cancel/{quote(shipment, safe='')}")
+            voided = mapping.parse_void(body, _placeholder(shipment, self.id)).voided
+        except (CarrierError, mapping.UnexpectedReply):
+            voided = False
+        if voided:
+            return PurchaseUndone(CARRIER, [said, CarrierMessage(
+                carrier=CARRIER, code="shipment_voided",
+                message=f"UPS shipment {shipment} was voided again; buying again is safe")])
+        return CarrierUnavailable(CARRIER, [said, CarrierMessage(
+            carrier=CARRIER, code="shipment_not_voided",
+            message=f"UPS shipment {shipment} was created and could not be voided; "
+                    "void it in the UPS account")])
 
     async def _fetch_token(self) -> tuple[str, float]:
         config = self._config
@@ -126,6 +167,13 @@ class UPSCarrier:
                                          status_code=exc.status_code) from exc
             raise
         return json_reply(CARRIER, response)
+
+
+def _placeholder(shipment: str, account: str) -> Label:
+    """A stand-in label for reading a void reply about a shipment we never labelled."""
+    return Label(id="unlabelled", carrier=CARRIER, carrier_account=account, service="",
+                 tracking_number=shipment, format=LabelFormat.ZPL, packages=[],
+                 charge=Decimal(0), currency="XXX", created_at=utcnow())
 
 
 def build(account_id: str, options: Mapping[str, Any]) -> Carrier:

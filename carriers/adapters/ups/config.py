@@ -36,6 +36,8 @@ class UPSConfig(BaseModel):
     # UPS thermal stock: 4x6 or 4x8 inches (the image never exceeds 4x6)
     label_stock: Literal["4x6", "4x8"] = "4x6"
     negotiated_rates: bool = True
+    # the account is enabled for UPS Paperless Invoice: UPS sends the invoice to customs
+    paperless_invoice: bool = False
     # sent as the transactionSrc header UPS asks every call to carry
     transaction_source: Annotated[str, Field(min_length=1, max_length=512)] = "erp-gateway"
 

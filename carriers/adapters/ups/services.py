@@ -71,7 +71,8 @@ _ACTIVITY_TYPES = {
     "X": TrackingStatus.EXCEPTION,
     "RS": TrackingStatus.RETURNED,
 }
-_OUT_FOR_DELIVERY_CODES = frozenset({6, 21, 37, 72, 89, 91})
+# 146 and 162 are "Out For Delivery" in the status code table (Tracking-status-description-codes)
+_OUT_FOR_DELIVERY_CODES = frozenset({6, 21, 37, 72, 89, 91, 146, 162})
 _RETURNED_CODES = frozenset({34, 67, 81})
 
 

@@ -82,6 +82,9 @@ async def _all(calls: Sequence[Awaitable[T]]) -> list[T]:
 
 
 class UspsCarrier:
+    # the same X-Idempotency-Key with the same body returns the label already bought
+    repeatable_purchase = True
+
     def __init__(self, account_id: str, config: UspsConfig, *,
                  clock: Callable[[], float] = time.monotonic,
                  now: Callable[[], datetime] = utcnow) -> None:
@@ -109,21 +112,23 @@ class UspsCarrier:
         with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
             return mapping.parse_rates(bodies, self.id, self._config.mail_classes)
 
-    async def purchase(self, request: LabelRequest, label_id: str) -> Label:
+    async def purchase(self, request: LabelRequest, label_id: str, *,
+                       carrier_key: str | None = None) -> Label:
         """One label per parcel, bought in order; the first tracking number is the master."""
         self._require(Capability.LABEL)
         bodies = mapping.label_requests(request, self._config, self._now().date())
+        path = mapping.label_path(request)
         payment = await self._payment.get()
         parts: list[mapping.LabelPart] = []
         for index, body in enumerate(bodies):
             headers = {
                 "Accept": mapping.LABEL_MEDIA_TYPE,
                 "X-Payment-Authorization-Token": payment,
-                "X-Idempotency-Key": mapping.idempotency_key(self.id, label_id, index),
+                "X-Idempotency-Key": mapping.idempotency_key(
+                    carrier_key, index, account=self.id, label_id=label_id),
             }
             try:
-                response = await self._send("POST", "/labels/v3/label", json=body,
-                                            headers=headers)
+                response = await self._send("POST", path, json=body, headers=headers)
                 with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
                     parts.append(mapping.parse_label_part(
                         response.headers.get("content-type", ""), response.content))
@@ -139,6 +144,9 @@ class UspsCarrier:
         with unreadable_reply(CARRIER, *_SHAPE_ERRORS):
             return mapping.build_label(parts, request, label_id=label_id, account=self.id,
                                        created_at=self._now())
+
+    def check_label(self, request: LabelRequest) -> None:
+        mapping.check_label(request)
 
     async def void(self, label: Label) -> VoidResult:
         """Cancel every parcel's label; after manifesting USPS files a refund request instead."""
@@ -197,7 +205,8 @@ class UspsCarrier:
         payment = await self._payment.get()
         try:
             response = await self._send(
-                "DELETE", f"/labels/v3/label/{quote(tracking_number, safe='')}",
+                "DELETE",
+                f"{mapping.cancel_path(tracking_number)}{quote(tracking_number, safe='')}",
                 headers={"X-Payment-Authorization-Token": payment})
         except CarrierRejected as exc:
             if exc.status_code in _AUTH_FAILURES:

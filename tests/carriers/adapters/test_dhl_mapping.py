@@ -178,7 +178,7 @@ def test_shipment_request_maps_parties_pieces_and_label_options() -> None:
     ({"service": "PRIORITY_MAIL"}, "unsupported_service"),
     ({"ship_to": AMSTERDAM.model_copy(update={"phone": None})}, "phone_required"),
     ({"ship_to": AMSTERDAM.model_copy(update={"country": "CH", "postal_code": "8001"})},
-     "customs_data_required"),
+     "customs_rule"),
 ])
 def test_shipments_dhl_would_refuse_are_refused_before_any_call(changes: dict[str, Any],
                                                                  code: str) -> None:

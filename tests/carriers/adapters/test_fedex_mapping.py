@@ -96,7 +96,10 @@ def test_rate_request_uses_kilograms_and_whole_centimetres_outside_the_us() -> N
     parcel = Parcel(weight=Decimal("10"), weight_unit=WeightUnit.LB,
                     dimensions=Dimensions(length=Decimal("10.2"), width=Decimal(6),
                                           height=Decimal(4), unit=DimensionUnit.IN))
-    request = RATE_REQUEST.model_copy(update={"ship_from": paris, "parcels": [parcel]})
+    paris_customer = CUSTOMER.model_copy(update={"city": "Paris", "state": None,
+                                                 "postal_code": "75001", "country": "FR"})
+    request = RATE_REQUEST.model_copy(update={"ship_from": paris, "ship_to": paris_customer,
+                                              "parcels": [parcel]})
 
     item = mapping.rate_request(request, config())["requestedShipment"][
         "requestedPackageLineItems"][0]
@@ -185,7 +188,7 @@ def test_ship_reply_becomes_a_label_with_every_piece() -> None:
         "id": "lbl_01", "carrier": "fedex", "carrier_account": ACCOUNT,
         "service": "fedex_ground", "tracking_number": "794953535000",
         "format": LabelFormat.PDF, "charge": Decimal("17.95"), "currency": "USD",
-        "carrier_shipment_id": None, "created_at": CREATED, "voided": False,
+        "carrier_shipment_id": None, "created_at": CREATED, "voided": False, "documents": [],
     }
     pieces = fixture("ship_response.json")["output"]["transactionShipments"][0]["pieceResponses"]
     assert [(p.tracking_number, p.data) for p in result.packages] == [

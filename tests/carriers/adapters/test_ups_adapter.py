@@ -23,7 +23,7 @@ from carriers.base import (
     CarrierTimeout,
     CarrierUnavailable,
 )
-from carriers.models import LabelFormat, TrackingStatus
+from carriers.models import TrackingStatus
 from tests.carriers.adapters.test_ups_mapping import (
     LABEL_REQUEST,
     RATE_REQUEST,
@@ -199,15 +199,6 @@ async def test_a_purchase_refusal_is_rejected_with_the_ups_messages(ups: UPSCarr
 
     assert [(m.code, m.message) for m in caught.value.messages] == [
         ("120802", "Address Validation Error on ShipTo address")]
-
-
-async def test_a_pdf_purchase_is_rejected_without_calling_ups(ups: UPSCarrier) -> None:
-    request = LABEL_REQUEST.model_copy(update={"format": LabelFormat.PDF})
-    # no routes: any request would fail the test as unmocked
-    with respx.mock(assert_all_mocked=True) as mock:
-        with pytest.raises(CarrierRejected, match="label_format_unsupported"):
-            await ups.purchase(request, "lbl_01")
-    assert mock.calls.call_count == 0
 
 
 # ---- void ---------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from carriers.base import CarrierRejected
 from carriers.models import (
     Address,
     CarrierMessage,
+    Customs,
+    CustomsItem,
     Dimensions,
     DimensionUnit,
     Label,
@@ -47,6 +49,9 @@ PARCELS = [
                                  unit=DimensionUnit.CM)),
     Parcel(weight=Decimal(4), weight_unit=WeightUnit.LB),
 ]
+CUSTOMS = Customs(items=[CustomsItem(description="Cotton T-shirts", quantity=2,
+                                     unit_value=Decimal("12.50"), currency="USD",
+                                     net_weight=Decimal("0.2"), origin_country="US")])
 RATE_REQUEST = RateRequest(warehouse="east-1", ship_from=WAREHOUSE, ship_to=CUSTOMER,
                            parcels=PARCELS)
 LABEL_REQUEST = LabelRequest(warehouse="east-1", carrier="ups-east", service="ups_ground",
@@ -88,9 +93,11 @@ def test_rate_request_uses_kilograms_and_centimetres_outside_the_us() -> None:
 
     packages = mapping.rate_request(request, config())["RateRequest"]["Shipment"]["Package"]
 
-    assert packages[0]["PackageWeight"] == {"UnitOfMeasurement": {"Code": "KGS"},
+    assert packages[0]["PackageWeight"] == {"UnitOfMeasurement": {"Code": "KGS",
+                                                                  "Description": "Kilograms"},
                                             "Weight": "2.5"}
-    assert packages[0]["Dimensions"]["UnitOfMeasurement"] == {"Code": "CM"}
+    assert packages[0]["Dimensions"]["UnitOfMeasurement"] == {"Code": "CM",
+                                                              "Description": "Centimeters"}
     assert packages[0]["Dimensions"]["Length"] == "30"
     # 4 lb = 1.814 kg, rounded up so the declared weight never undercuts the scale
     assert packages[1]["PackageWeight"]["Weight"] == "1.9"
@@ -164,8 +171,8 @@ def test_ship_request_maps_the_label_request_to_a_zpl_shipment() -> None:
 def test_ship_request_puts_the_reference_on_the_shipment_for_international_parcels() -> None:
     toronto = CUSTOMER.model_copy(update={"city": "Toronto", "state": "ON",
                                           "postal_code": "M5V 2T6", "country": "CA"})
-    payload = mapping.ship_request(LABEL_REQUEST.model_copy(update={"ship_to": toronto}),
-                                   config(), "lbl_01")
+    payload = mapping.ship_request(LABEL_REQUEST.model_copy(update={
+        "ship_to": toronto, "customs": CUSTOMS}), config(), "lbl_01")
 
     shipment = payload["ShipmentRequest"]["Shipment"]
     assert shipment["ReferenceNumber"] == [{"Value": "SO-1042"}]
@@ -178,17 +185,6 @@ def test_ship_request_takes_raw_codes_and_the_configured_label_stock() -> None:
 
     assert payload["Shipment"]["Service"] == {"Code": "13"}
     assert payload["LabelSpecification"]["LabelStockSize"] == {"Height": "8", "Width": "4"}
-
-
-@pytest.mark.parametrize("label_format", [LabelFormat.PDF, LabelFormat.PNG])
-def test_formats_ups_cannot_print_are_rejected_before_any_call(label_format: LabelFormat) -> None:
-    request = LABEL_REQUEST.model_copy(update={"format": label_format})
-
-    with pytest.raises(CarrierRejected) as caught:
-        mapping.ship_request(request, config(), "lbl_01")
-
-    assert [m.code for m in caught.value.messages] == ["label_format_unsupported"]
-    assert "zpl" in caught.value.messages[0].message
 
 
 def test_an_unknown_service_is_rejected() -> None:
@@ -206,6 +202,7 @@ def test_shipment_results_become_a_label_with_one_document_per_parcel() -> None:
         "tracking_number": "1ZA1B2C30394827153", "format": LabelFormat.ZPL,
         "charge": Decimal("18.42"), "currency": "USD",
         "carrier_shipment_id": "1ZA1B2C30394827153", "created_at": CREATED, "voided": False,
+        "documents": [],
     }
     assert [p.tracking_number for p in result.packages] == ["1ZA1B2C30394827153",
                                                              "1ZA1B2C30394827162"]

@@ -253,11 +253,22 @@ def test_label_of_several_parcels_sums_charges_and_keeps_parcel_order() -> None:
                                                                  created)
 
 
-def test_idempotency_keys_are_stable_per_parcel_and_distinct_across_parcels() -> None:
-    key = mapping.idempotency_key("usps-main", "lbl-1", 0)
+def test_idempotency_keys_come_from_the_records_random_uuid_and_differ_per_parcel() -> None:
+    record_key = str(uuid.uuid4())
 
-    assert key == mapping.idempotency_key("usps-main", "lbl-1", 0)
-    assert key != mapping.idempotency_key("usps-main", "lbl-1", 1)
+    first = mapping.idempotency_key(record_key, 0)
+    second = mapping.idempotency_key(record_key, 1)
+
+    assert first == record_key and uuid.UUID(first).version == 4
+    assert second == mapping.idempotency_key(record_key, 1) != first
+    assert mapping.idempotency_key(str(uuid.uuid4()), 1) != second
+
+
+def test_without_a_record_key_the_parcel_keys_are_derived_from_the_label_id() -> None:
+    key = mapping.idempotency_key(None, 0, account="usps-main", label_id="lbl-1")
+
+    assert key == mapping.idempotency_key(None, 0, account="usps-main", label_id="lbl-1")
+    assert key != mapping.idempotency_key(None, 1, account="usps-main", label_id="lbl-1")
     assert uuid.UUID(key).version == 5
 
 

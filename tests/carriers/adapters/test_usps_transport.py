@@ -471,3 +471,26 @@ async def test_unknown_tracking_number_is_a_rejection(usps: UspsCarrier) -> None
 
     assert caught.value.status_code == 404
     assert "could not be found" in caught.value.messages[0].message
+
+
+async def test_the_records_carrier_key_is_sent_and_resent_as_x_idempotency_key(
+        usps: UspsCarrier) -> None:
+    record_key = "3f0c9d8e-2b7a-4c61-9e4f-5a1d2c3b4e5f"
+    with respx.mock(base_url=BASE, assert_all_called=True) as router:
+        mock_token(router)
+        mock_payment(router)
+        create = router.post("/labels/v3/label").mock(side_effect=[
+            httpx.Response(200, json=label_json("9205590109769900012613")),
+            httpx.Response(200, json=label_json("9205590109769900012620")),
+            httpx.Response(200, json=label_json("9205590109769900012613")),
+            httpx.Response(200, json=label_json("9205590109769900012620"))])
+
+        await usps.purchase(label_request(parcels=2), "lbl-1", carrier_key=record_key)
+        # our retry of the same purchase (same record) sends the same keys
+        await usps.purchase(label_request(parcels=2), "lbl-1", carrier_key=record_key)
+
+    keys = [call.request.headers["X-Idempotency-Key"] for call in create.calls]
+    assert keys[0] == record_key
+    assert keys[1] != record_key
+    assert keys[2:] == keys[:2]
+    assert usps.repeatable_purchase is True

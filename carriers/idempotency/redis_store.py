@@ -24,7 +24,7 @@ from typing import Any
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import WatchError
 
-from carriers.idempotency import IdempotencyRecord, StoredLabel
+from carriers.idempotency.records import IdempotencyRecord, StoredLabel
 from carriers.models import Label
 from carriers.tenancy import LabelOwner
 

@@ -5,7 +5,7 @@ in the record's ``client_id``; the label is stored with its owner (``carriers.te
 
 A record is claimed (persisted, state ``in_progress``, with a fresh label id and a claim
 token) BEFORE the carrier is called. Whoever wins the claim buys; everyone else with the
-same key follows the record (``carriers.idempotency_flow`` runs this):
+same key follows the record (``carriers.idempotency.flow`` runs this):
 
 - same key, same body (SHA-256 of the canonical JSON), ``completed`` → the same label;
 - same key, different body → ``IdempotencyMismatch`` (422);
@@ -17,7 +17,8 @@ How a purchase attempt ends decides what the record becomes:
 
 - success → ``completed`` (the label is also saved in the label store);
 - 4xx → ``failed``;
-- breaker open, 429, 503 → ``retryable``: nothing was bought. The duplicates that were
+- breaker open, 429, 503, or ``PurchaseUndone`` (the adapter voided a shipment whose
+  answer it could not use) → ``retryable``: nothing was bought. The duplicates that were
   waiting for that attempt get the same ``CarrierUnavailable``; a later request with the
   key takes the record over and buys (so a retry after the outage works);
 - anything else (timeout, transport error, other 5xx, a bug, cancellation) → ``unknown``:
@@ -31,6 +32,8 @@ asking the carrier "was label X bought?" through ``LabelLookup.find_label``:
 
 - found → the record completes with that label (no second purchase);
 - not found → the purchase is made now, once, under the same label id;
+- the carrier's purchase is itself idempotent on the record's ``carrier_key`` (USPS):
+  the purchase is sent again with the same key and the carrier returns what it sold;
 - the carrier cannot be asked (no ``find_label``, or it raises ``CapabilityMissing``)
   → the record stays ``unknown`` and every retry gets ``IdempotencyUnresolved`` (409
   telling an operator to check the carrier account). Never a second purchase.
@@ -47,17 +50,13 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 from carriers.base import CapabilityMissing, CarrierError, CarrierRejected, CarrierUnavailable
-from carriers.config import IdempotencyConfig
 from carriers.models import CarrierMessage, Label
 from carriers.tenancy import LabelOwner
-
-if TYPE_CHECKING:
-    from redis.asyncio import Redis
 
 
 class RecordState(StrEnum):
@@ -115,6 +114,9 @@ class IdempotencyRecord(BaseModel):
     token: str
     label: Label | None = None
     error: StoredError | None = None
+    # random UUID drawn at the claim and kept across takeovers: the idempotency key sent
+    # to carriers that take one (USPS X-Idempotency-Key), so our retries reuse it
+    carrier_key: str | None = None
     # epoch seconds
     created_at: float
     updated_at: float
@@ -210,18 +212,3 @@ def fingerprint(body: BaseModel | Mapping[str, Any]) -> str:
 
 def new_label_id() -> str:
     return "lbl_" + secrets.token_hex(12)
-
-
-def open_store(config: IdempotencyConfig, *, redis: Redis | None = None) -> IdempotencyStore:
-    """The configured store; the Redis one borrows the gateway's client."""
-    label_ttl = config.label_ttl_days * 86400
-    if config.backend == "redis":
-        if redis is None:
-            raise ValueError("shipping.idempotency.backend = 'redis' needs a Redis client")
-        from carriers.idempotency_redis import RedisIdempotencyStore
-
-        return RedisIdempotencyStore(redis, prefix=config.redis_key_prefix,
-                                     label_ttl_seconds=label_ttl)
-    from carriers.idempotency_sqlite import SqliteIdempotencyStore
-
-    return SqliteIdempotencyStore(config.sqlite_path, label_ttl_seconds=label_ttl)

@@ -1,7 +1,7 @@
 """Runs a label purchase at most once per (caller key, Idempotency-Key).
 
 The record states, what each failure turns into and the crash-recovery decision are
-described in ``carriers.idempotency``; this module is the state machine over a store.
+described in ``carriers.idempotency.records``; this module is the state machine over a store.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import asyncio
 import math
 import secrets
 import time
+import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,9 +23,10 @@ from carriers.base import (
     CarrierRejected,
     CarrierTimeout,
     CarrierUnavailable,
+    PurchaseUndone,
 )
 from carriers.breaker import BreakerOpen
-from carriers.idempotency import (
+from carriers.idempotency.records import (
     IdempotencyInProgress,
     IdempotencyMismatch,
     IdempotencyRecord,
@@ -51,8 +53,8 @@ class PurchaseOutcome:
     kind: PurchaseKind
 
 
-# buy(label_id) -> Label; lookup(label_id) -> the label bought under that id, or None
-Buy = Callable[[str], Awaitable[Label]]
+# buy(label_id, carrier_key) -> Label; lookup(label_id) -> the label bought under it, or None
+Buy = Callable[[str, str | None], Awaitable[Label]]
 Lookup = Callable[[str], Awaitable[Label | None]]
 
 
@@ -83,7 +85,8 @@ class IdempotentPurchases:
                 client_id=client_id, key=key, fingerprint=body_fingerprint,
                 state=RecordState.IN_PROGRESS, label_id=new_label_id(),
                 token=secrets.token_hex(16), created_at=now, updated_at=now,
-                expires_at=now + self._ttl, warehouse=warehouse)
+                expires_at=now + self._ttl, warehouse=warehouse,
+                carrier_key=str(uuid.uuid4()))
             record, won = await self.store.claim(fresh)
             if won:
                 return await self._own(record, buy, None)
@@ -190,7 +193,7 @@ class IdempotentPurchases:
             if found is not None:
                 return await self._complete(record, found, PurchaseKind.RECOVERED)
         try:
-            label = await buy(record.label_id)
+            label = await buy(record.label_id, record.carrier_key)
         except CarrierRejected as exc:
             await self._settle(record, RecordState.FAILED, StoredError.of(exc))
             raise
@@ -245,7 +248,7 @@ class IdempotentPurchases:
 
 def _nothing_bought(exc: BaseException) -> TypeGuard[CarrierUnavailable]:
     """Unavailability that proves the carrier did not sell a label."""
-    if isinstance(exc, BreakerOpen):
+    if isinstance(exc, BreakerOpen | PurchaseUndone):
         return True
     return (isinstance(exc, CarrierUnavailable) and not isinstance(exc, CarrierTimeout)
             and exc.status_code in (429, 503))

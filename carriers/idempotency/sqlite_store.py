@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from carriers.idempotency import IdempotencyRecord, StoredLabel
+from carriers.idempotency.records import IdempotencyRecord, StoredLabel
 from carriers.models import Label
 from carriers.tenancy import LabelOwner
 
