@@ -58,6 +58,11 @@ __all__ = ["INPUTS", "OperationApp", "Router", "bind"]
 # handler parameters filled from the request; every other parameter is a service
 INPUTS = ("path", "query", "body", "headers", "raw", "principal", "request")
 _MATCH_KEY = "gateway.match"
+_NO_PARAMS: dict[str, str] = {}
+# bounded memo sizes: cleared, not evicted, when full (a client cycling paths only costs
+# the matching that a miss costs anyway)
+_SEEN_SIZE = 4096
+_MADE_SIZE = 4096
 _PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 
 
@@ -146,12 +151,23 @@ class _PathParser:
                 break
             self.fast[name] = (re.compile(prop["pattern"]), prop.get("maxLength", 1 << 30))
 
+        # models already made, by value: storefronts read the same hot SKUs over and over
+        self.made: dict[tuple[str, ...], BaseModel] = {}
+
     def __call__(self, values: dict[str, str], limits: InputLimits) -> BaseModel:
+        key = tuple(values.values())
+        found = self.made.get(key)
+        if found is not None:
+            return found
         fast = self.fast
         if fast is not None and all(
                 len(values[name]) <= size and pattern.fullmatch(values[name])
                 for name, (pattern, size) in fast.items()):
-            return self.model.model_construct(None, **values)
+            model = self.model.model_construct(None, **values)
+            if len(self.made) >= _MADE_SIZE:
+                self.made.clear()
+            self.made[key] = model
+            return model
         return parse_params(values, self.model, "path", limits)
 
 
@@ -241,6 +257,8 @@ class Router(BaseRoute):
         self._templated: list[_PathEntry] = []
         by_path: dict[str, _PathEntry] = {}
         self._ops: list[Operation] = []
+        # matches by raw path (values are read-only): a hot path is one dict lookup
+        self._seen: dict[str, tuple[_PathEntry, dict[str, str]]] = {}
         for op in operations:
             self._ops.append(op)
             entry = by_path.get(op.path)
@@ -283,9 +301,20 @@ class Router(BaseRoute):
         path: str = scope["path"]
         entry = self._static.get(path)
         if entry is not None:
-            return entry, {}
+            return entry, _NO_PARAMS
         raw = scope.get("raw_path")
         text = raw.decode("latin-1") if raw else path
+        seen = self._seen.get(text)
+        if seen is not None:
+            return seen
+        found = self._match_templated(text)
+        if found is not None:
+            if len(self._seen) >= _SEEN_SIZE:
+                self._seen.clear()
+            self._seen[text] = found
+        return found
+
+    def _match_templated(self, text: str) -> tuple[_PathEntry, dict[str, str]] | None:
         for entry in self._templated:
             assert entry.pattern is not None
             found = entry.pattern.fullmatch(text)

@@ -25,6 +25,7 @@ chain; ``policies.validation`` checks the rest where it parses.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,7 +70,7 @@ class HeaderBoundsGate:
         if len(headers) > limits.max_header_count:
             raise HeadersTooLarge(f"the request has {len(headers)} header fields; the limit "
                                   f"is {limits.max_header_count}")
-        size = sum(len(name) + len(value) for name, value in headers)
+        size = sum(map(len, chain.from_iterable(headers)))
         if size > limits.max_header_bytes:
             raise HeadersTooLarge(f"the request's header fields total {size} bytes; the limit "
                                   f"is {limits.max_header_bytes}")
