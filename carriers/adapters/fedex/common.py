@@ -118,15 +118,3 @@ def text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def dig(node: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(key)
-    return node
-
-
-def as_list(node: Any) -> list[Any]:
-    if node is None:
-        return []
-    return node if isinstance(node, list) else [node]

@@ -6,7 +6,8 @@ import json
 
 import httpx
 
-from carriers.adapters.fedex.common import as_list, dig, text
+from carriers.adapters.fedex.common import text
+from carriers.adapters.payload import as_list, dig
 from carriers.models import CarrierMessage
 
 

@@ -12,14 +12,13 @@ from carriers.adapters.fedex.common import (
     UnexpectedReply,
     address,
     amount,
-    as_list,
     currency,
-    dig,
     line_items,
     text,
 )
 from carriers.adapters.fedex.config import FedExConfig
 from carriers.adapters.fedex.services import service_id, service_level
+from carriers.adapters.payload import as_list, dig
 from carriers.customs import crosses_border, customs_problems, problem, refuse
 from carriers.models import Charge, ChargeKind, Rate, RateRequest
 

@@ -13,15 +13,14 @@ from carriers.adapters.fedex.common import (
     PACKAGING,
     UnexpectedReply,
     amount,
-    as_list,
     currency,
-    dig,
     line_items,
     party,
     text,
 )
 from carriers.adapters.fedex.config import FedExConfig
 from carriers.adapters.fedex.services import service_id, service_type
+from carriers.adapters.payload import as_list, dig
 from carriers.base import CarrierRejected
 from carriers.customs import crosses_border, label_problems, refuse
 from carriers.models import (

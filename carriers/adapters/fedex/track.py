@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from carriers.adapters.fedex.common import CARRIER, UnexpectedReply, as_list, dig, iso, text
+from carriers.adapters.fedex.common import CARRIER, UnexpectedReply, iso, text
 from carriers.adapters.fedex.services import tracking_status
+from carriers.adapters.payload import as_list, dig
 from carriers.base import CarrierRejected
 from carriers.models import CarrierMessage, Tracking, TrackingEvent, TrackingStatus
 

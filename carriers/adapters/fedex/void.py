@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from carriers.adapters.fedex.common import CARRIER, UnexpectedReply, as_list, dig, text
+from carriers.adapters.fedex.common import CARRIER, UnexpectedReply, text
 from carriers.adapters.fedex.config import FedExConfig
+from carriers.adapters.payload import as_list, dig
 from carriers.models import CarrierMessage, Label, VoidResult
 
 

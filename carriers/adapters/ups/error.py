@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 import httpx
 
-from carriers.adapters.ups.common import as_list, dig, text
+from carriers.adapters.payload import as_list, dig
+from carriers.adapters.ups.common import text
 from carriers.models import CarrierMessage
 
 RATE_LIMITED = "10429"

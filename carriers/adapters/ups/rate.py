@@ -5,12 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from carriers.adapters.payload import as_list, dig
 from carriers.adapters.ups import customs as intl
 from carriers.adapters.ups.common import (
     CARRIER,
     UnexpectedReply,
-    as_list,
-    dig,
     packages,
     party,
     payment,

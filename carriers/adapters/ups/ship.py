@@ -11,12 +11,11 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from carriers.adapters import images
+from carriers.adapters.payload import as_list, dig
 from carriers.adapters.ups import customs as intl
 from carriers.adapters.ups.common import (
     CARRIER,
     UnexpectedReply,
-    as_list,
-    dig,
     packages,
     party,
     payment,

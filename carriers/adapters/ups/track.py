@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from carriers.adapters.ups.common import CARRIER, UnexpectedReply, as_list, dig, text
+from carriers.adapters.payload import as_list, dig
+from carriers.adapters.ups.common import CARRIER, UnexpectedReply, text
 from carriers.adapters.ups.services import tracking_status
 from carriers.base import CarrierRejected
 from carriers.models import CarrierMessage, Tracking, TrackingEvent, TrackingStatus

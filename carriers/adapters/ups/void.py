@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from carriers.adapters.ups.common import CARRIER, UnexpectedReply, dig, text
+from carriers.adapters.payload import dig
+from carriers.adapters.ups.common import CARRIER, UnexpectedReply, text
 from carriers.models import CarrierMessage, Label, VoidResult
 
 
