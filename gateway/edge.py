@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from starlette.middleware import Middleware
 
+from gateway.operations import operations
 from gateway.settings import Settings
 from policies.compression import CompressionMiddleware
 from policies.cors import CorsMiddleware
@@ -21,7 +22,10 @@ def edge_middleware(settings: Settings) -> list[Middleware]:
     if settings.proxies.trusted:
         layers.append(Middleware(ProxyHeadersMiddleware, config=settings.proxies))
     if settings.cors.rules:
-        layers.append(Middleware(CorsMiddleware, config=settings.cors))
+        group_paths: dict[str, list[str]] = {}
+        for op in operations():
+            group_paths.setdefault(op.group, []).append(op.path)
+        layers.append(Middleware(CorsMiddleware, config=settings.cors, group_paths=group_paths))
     if settings.compression.enabled:
         layers.append(Middleware(CompressionMiddleware, config=settings.compression))
     return layers

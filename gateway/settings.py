@@ -162,6 +162,18 @@ class Settings(_Section):
                                  f"{', '.join(unknown)}; known: {', '.join(ROUTE_GROUPS)}")
         return config
 
+    @field_validator("cors")
+    @classmethod
+    def _cors_groups_from_the_table(cls, config: CorsConfig) -> CorsConfig:
+        from gateway.operations import ROUTE_GROUPS
+
+        for i, rule in enumerate(config.rules):
+            unknown = sorted(set(rule.route_groups) - set(ROUTE_GROUPS))
+            if unknown:
+                raise ValueError(f"rules[{i}]: unknown route group(s) {', '.join(unknown)}; "
+                                 f"known: {', '.join(ROUTE_GROUPS)}")
+        return config
+
     @field_validator("auth")
     @classmethod
     def _public_from_the_table(cls, config: AuthConfig | None) -> AuthConfig | None:

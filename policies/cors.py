@@ -1,5 +1,8 @@
 """CORS for browser storefronts, per route group and optionally per client.
 
+A rule covers the paths of the route groups it names (the gateway passes each group's path
+templates from its operation table) and/or path prefixes.
+
 ``CorsMiddleware`` sits outside the policy chain: a preflight (``OPTIONS`` with ``Origin``
 and ``Access-Control-Request-Method``) carries no credentials, so it is answered here,
 before auth, from the first rule whose paths and origins match. An actual request from an
@@ -22,7 +25,7 @@ request. Credentials (API keys, tokens) still decide what a request may do.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Self
 from urllib.parse import urlsplit
 
@@ -76,8 +79,10 @@ class CorsRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # like rate-limit route groups: "/*/inventory" covers /v1/inventory and /v2/inventory/x
-    path_prefixes: list[str] = Field(min_length=1)
+    # route groups of the operation table ("inventory", "prices"): every path of theirs
+    route_groups: list[str] = []
+    # and/or path prefixes: "/*/inventory" covers /v1/inventory and /v2/inventory/x
+    path_prefixes: list[str] = []
     # exact origins, "https://*.example.com" for subdomains, or "*" without credentials
     origins: list[str] = Field(min_length=1)
     methods: list[str] = ["GET", "POST"]
@@ -121,6 +126,12 @@ class CorsRule(BaseModel):
         return value
 
     @model_validator(mode="after")
+    def _covers_something(self) -> Self:
+        if not self.route_groups and not self.path_prefixes:
+            raise ValueError("name route_groups or path_prefixes (or both)")
+        return self
+
+    @model_validator(mode="after")
     def _no_wildcard_with_credentials(self) -> Self:
         if self.allow_credentials and any("*" in origin for origin in self.origins):
             raise ValueError("allow_credentials cannot be combined with a wildcard origin: "
@@ -142,12 +153,25 @@ def _prefix_pattern(prefix: str) -> re.Pattern[str]:
     return re.compile(body + "(?:/|$)")
 
 
+def _template_pattern(template: str) -> re.Pattern[str]:
+    """``/v1/inventory/{sku}`` matches ``/v1/inventory/SKU-1`` exactly."""
+    segments = template.split("/")[1:]
+    body = "".join("/[^/]+" if s.startswith("{") and s.endswith("}") else "/" + re.escape(s)
+                   for s in segments)
+    return re.compile(body + "$")
+
+
 class _Rule:
     __slots__ = ("any_origin", "clients", "credentials", "exact", "expose", "headers",
                  "max_age", "methods", "paths", "suffixes", "allow_methods", "allow_headers")
 
-    def __init__(self, rule: CorsRule) -> None:
-        self.paths = tuple(_prefix_pattern(p) for p in rule.path_prefixes)
+    def __init__(self, rule: CorsRule, group_paths: Mapping[str, Sequence[str]]) -> None:
+        unknown = sorted(set(rule.route_groups) - set(group_paths))
+        if unknown:
+            raise ValueError(f"unknown route group(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(sorted(group_paths)) or '(none)'}")
+        self.paths = (*(_prefix_pattern(p) for p in rule.path_prefixes),
+                      *(_template_pattern(t) for g in rule.route_groups for t in group_paths[g]))
         self.any_origin = "*" in rule.origins
         self.exact = frozenset(o for o in rule.origins if "*" not in o)
         # "https://*.example.com" -> ("https://", ".example.com", ""), port kept apart
@@ -197,9 +221,11 @@ def _vary_origin(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]
 class CorsMiddleware:
     """Answers preflights and adds CORS headers to answers for allowed origins."""
 
-    def __init__(self, app: ASGIApp, config: CorsConfig) -> None:
+    def __init__(self, app: ASGIApp, config: CorsConfig,
+                 group_paths: Mapping[str, Sequence[str]] | None = None) -> None:
+        """``group_paths``: each route group's path templates, for rules that name groups."""
         self.app = app
-        self.rules = tuple(_Rule(r) for r in config.rules)
+        self.rules = tuple(_Rule(r, group_paths or {}) for r in config.rules)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.rules:

@@ -7,10 +7,11 @@ import gzip
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from gateway.app import _demo_auth, create_app
-from gateway.settings import Settings
+from gateway.settings import ConfigError, Settings, parse_settings
 from policies.compression import CompressionConfig
 from policies.conditional import entity_tag
 from policies.cors import CorsConfig, CorsRule
@@ -74,8 +75,7 @@ async def test_without_trusted_proxies_forwarding_headers_change_nothing() -> No
 
 
 STOREFRONT_CORS = Settings.embedded_demo().model_copy(update={"cors": CorsConfig(rules=[
-    CorsRule(path_prefixes=["/*/inventory", "/*/prices"], origins=[SHOP],
-             clients=["demo-storefront"]),
+    CorsRule(route_groups=["inventory", "prices"], origins=[SHOP], clients=["demo-storefront"]),
 ])})
 
 
@@ -98,6 +98,21 @@ async def test_a_preflight_needs_no_credentials_and_the_answer_is_readable() -> 
     assert admin.status_code == 200 and "access-control-allow-origin" not in admin.headers
     assert unauthenticated.status_code == 401
     assert "access-control-allow-origin" not in unauthenticated.headers
+
+
+def test_cors_rules_name_the_tables_route_groups() -> None:
+    raw = {"demo": True, "cors": {"rules": [{"route_groups": ["inventory", "catalog"],
+                                             "origins": [SHOP]}]}}
+    with pytest.raises(ConfigError) as refused:
+        parse_settings(raw, env={})
+    assert refused.value.errors[0][0] == "cors"
+    assert "unknown route group(s) catalog" in refused.value.errors[0][1]
+    wildcard = {"demo": True, "cors": {"rules": [{"route_groups": ["inventory"],
+                                                  "origins": ["*"], "allow_credentials": True}]}}
+    with pytest.raises(ConfigError) as refused:
+        parse_settings(wildcard, env={})
+    assert refused.value.errors[0][0] == "cors.rules[0]"
+    assert "wildcard origin" in refused.value.errors[0][1]
 
 
 async def test_a_single_sku_read_answers_if_none_match_with_304() -> None:

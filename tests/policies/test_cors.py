@@ -236,3 +236,29 @@ async def test_websocket_and_lifespan_pass_through() -> None:
     await middleware({"type": "lifespan"}, nothing, drop)
     await middleware({"type": "websocket", "path": "/v1/inventory", "headers": []}, nothing, drop)
     assert seen == ["lifespan", "websocket"]
+
+
+GROUPS = {"inventory": ["/v1/inventory/{sku}", "/v1/inventory/query"],
+          "labels": ["/v1/shipping/labels"]}
+
+
+async def test_a_rule_covers_the_paths_of_the_route_groups_it_names() -> None:
+    rule = CorsRule(route_groups=["inventory"], origins=[SHOP])
+    app = CorsMiddleware(_guarded, CorsConfig(rules=[rule]), group_paths=GROUPS)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as client:
+        sku = await client.options("/v1/inventory/SKU-1", headers=_preflight(SHOP))
+        query = await client.options("/v1/inventory/query", headers=_preflight(SHOP, "POST"))
+        deeper = await client.options("/v1/inventory/SKU-1/x", headers=_preflight(SHOP))
+        labels = await client.options("/v1/shipping/labels", headers=_preflight(SHOP, "POST"))
+    assert sku.status_code == query.status_code == 204
+    assert deeper.status_code == labels.status_code == 401  # not covered: the app answers
+
+
+def test_a_rule_names_groups_or_prefixes() -> None:
+    with pytest.raises(ValidationError, match="route_groups or path_prefixes"):
+        CorsRule(origins=[SHOP])
+    with pytest.raises(ValueError, match="unknown route group"):
+        CorsMiddleware(_guarded, CorsConfig(rules=[CorsRule(route_groups=["invntory"],
+                                                            origins=[SHOP])]),
+                       group_paths=GROUPS)
