@@ -56,8 +56,24 @@ def _q(params: list[bytes]) -> float:
     return 1.0
 
 
+# browsers send a handful of distinct Accept-Encoding values: parse each once
+_ACCEPTS: dict[tuple[bytes, ...], bool] = {}
+_ACCEPTS_MAX = 256
+
+
 def accepts_gzip(values: list[bytes]) -> bool:
     """Whether ``Accept-Encoding`` lines admit gzip (explicitly, or through ``*``)."""
+    key = tuple(values)
+    found = _ACCEPTS.get(key)
+    if found is None:
+        found = _parse_accepts_gzip(values)
+        if len(_ACCEPTS) >= _ACCEPTS_MAX:
+            _ACCEPTS.clear()
+        _ACCEPTS[key] = found
+    return found
+
+
+def _parse_accepts_gzip(values: list[bytes]) -> bool:
     gzip_q: float | None = None
     star_q: float | None = None
     for value in values:
@@ -73,15 +89,19 @@ def accepts_gzip(values: list[bytes]) -> bool:
     return star_q is not None and star_q > 0
 
 
-def _compressible(headers: list[tuple[bytes, bytes]]) -> bool:
+def _compressible(headers: list[tuple[bytes, bytes]], minimum: int) -> bool:
     content_type = b""
     for name, value in headers:
         lowered = name.lower()
-        if lowered == b"content-encoding":
+        if lowered == b"content-length":
+            # known small: not worth holding the start message back for
+            if value.isdigit() and int(value) < minimum:
+                return False
+        elif lowered == b"content-encoding":
             return False
-        if lowered == b"cache-control" and b"no-transform" in value.lower():
+        elif lowered == b"cache-control" and b"no-transform" in value.lower():
             return False
-        if lowered == b"content-type":
+        elif lowered == b"content-type":
             content_type = value.split(b";", 1)[0].strip().lower()
     if content_type == _NEVER:
         return False
@@ -128,7 +148,7 @@ class _Gzip:
         if kind == "http.response.start":
             headers = list(message.get("headers", ()))
             if message["status"] in _AS_IS or message["status"] < 200 or not _compressible(
-                    headers):
+                    headers, self.minimum):
                 await self.send(message)  # pass-through from here on
             else:
                 self.start = {**message, "headers": headers}

@@ -133,8 +133,11 @@ class CachedJson(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.etag is not None:
-            conditions = [v for k, v in scope["headers"] if k == b"if-none-match"]
-            if conditions and none_match(conditions, self.etag):
+            conditions = None
+            for name, value in scope["headers"]:
+                if name == b"if-none-match":
+                    conditions = [value] if conditions is None else [*conditions, value]
+            if conditions is not None and none_match(conditions, self.etag):
                 # RFC 9110 15.4.5: the headers a 200 would carry, without the content's own
                 await send({"type": "http.response.start", "status": 304,
                             "headers": self.raw_headers[2:]})
