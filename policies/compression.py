@@ -29,6 +29,10 @@ _COMPRESSIBLE = (b"application/json", b"application/problem+json", b"text/html",
                  b"text/javascript", b"application/javascript", b"text/plain",
                  b"application/openapi+json", b"image/svg+xml")
 _NEVER = b"text/event-stream"
+# compressed bodies of answers with a strong ETag (the OpenAPI documents: 170 KB, over a
+# millisecond of CPU each time): the same tag is the same bytes, so once is enough
+_BY_ETAG: dict[tuple[bytes, int], bytes] = {}
+_BY_ETAG_MAX = 64
 # no body, or a range of the uncompressed bytes
 _AS_IS = {204, 206, 304}
 
@@ -165,8 +169,7 @@ class _Gzip:
                     await self.send(start)
                     await self.send(message)
                     return
-                packed = _compressor(self.level)
-                data = packed.compress(body) + packed.flush()
+                data = _compressed(body, self.level, start["headers"])
                 start["headers"] = _recoded(start["headers"], len(data))
                 await self.send(start)
                 await self.send({"type": "http.response.body", "body": data})
@@ -180,6 +183,20 @@ class _Gzip:
             data += self.compressor.flush()
         if data or not more:
             await self.send({"type": "http.response.body", "body": data, "more_body": more})
+
+
+def _compressed(body: bytes, level: int, headers: list[tuple[bytes, bytes]]) -> bytes:
+    tag = next((v for k, v in headers if k.lower() == b"etag"), None)
+    key = (tag, level) if tag is not None and not tag.startswith(b"W/") else None
+    if key is not None and key in _BY_ETAG:
+        return _BY_ETAG[key]
+    packed = _compressor(level)
+    data: bytes = packed.compress(body) + packed.flush()
+    if key is not None:
+        if len(_BY_ETAG) >= _BY_ETAG_MAX:
+            _BY_ETAG.clear()
+        _BY_ETAG[key] = data
+    return data
 
 
 def _compressor(level: int) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -182,3 +183,25 @@ def test_entity_tags_are_strong_and_change_with_the_bytes() -> None:
 def test_if_none_match_parsing(header: str, matches: bool) -> None:
     assert none_match([header.encode()], b'"abc"') is matches
     assert none_match([header.encode()], b'W/"abc"') is matches
+
+
+async def test_an_answer_with_a_strong_etag_is_compressed_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from policies import compression
+
+    made: list[int] = []
+    real = compression._compressor
+
+    def counting(level: int) -> Any:
+        made.append(level)
+        return real(level)
+
+    monkeypatch.setattr(compression, "_compressor", counting)
+    compression._BY_ETAG.clear()
+    async with _client() as client:
+        first = await _raw(client, "/large")
+        second = await _raw(client, "/large")
+        streamed = [await _raw(client, "/stream") for _ in range(2)]
+    assert first.content == second.content == LARGE.encode()
+    assert all(s.content for s in streamed)
+    assert made == [6, 6, 6]  # the tagged answer once, the untagged stream each time
