@@ -58,7 +58,9 @@ def none_match(values: Iterable[bytes], tag: bytes) -> bool:
     """Whether ``If-None-Match`` header lines match ``tag`` (weak comparison)."""
     opaque = tag[2:] if tag.startswith(b"W/") else tag
     for value in values:
-        if value.strip() == b"*":
+        stripped = value.strip()
+        # the usual case: the client sends back the one tag it was given
+        if stripped == opaque or stripped == b"*" or stripped == b"W/" + opaque:
             return True
         tags = _opaque_tags(value)
         if tags is None:
