@@ -16,6 +16,7 @@ A client that does not accept gzip costs one scan of the request headers and not
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -93,7 +94,7 @@ def _parse_accepts_gzip(values: list[bytes]) -> bool:
     return star_q is not None and star_q > 0
 
 
-def _compressible(headers: list[tuple[bytes, bytes]], minimum: int) -> bool:
+def _compressible(headers: Iterable[tuple[bytes, bytes]], minimum: int) -> bool:
     content_type = b""
     for name, value in headers:
         lowered = name.lower()
@@ -138,7 +139,7 @@ def _recoded(headers: list[tuple[bytes, bytes]], length: int | None
 class _Gzip:
     """One response's ``send``: holds the start until the first body decides."""
 
-    __slots__ = ("compressor", "level", "minimum", "send", "start")
+    __slots__ = ("compressor", "level", "minimum", "passing", "send", "start")
 
     def __init__(self, send: Send, minimum: int, level: int) -> None:
         self.send = send
@@ -146,16 +147,21 @@ class _Gzip:
         self.level = level
         self.start: Message | None = None
         self.compressor: Any = None
+        self.passing = False
 
     async def __call__(self, message: Message) -> None:
+        if self.passing:  # the usual case: a small answer, decided at its start
+            await self.send(message)
+            return
         kind = message["type"]
         if kind == "http.response.start":
-            headers = list(message.get("headers", ()))
+            headers = message.get("headers", ())
             if message["status"] in _AS_IS or message["status"] < 200 or not _compressible(
                     headers, self.minimum):
-                await self.send(message)  # pass-through from here on
+                self.passing = True
+                await self.send(message)
             else:
-                self.start = {**message, "headers": headers}
+                self.start = {**message, "headers": list(headers)}
             return
         if kind != "http.response.body" or (self.start is None and self.compressor is None):
             await self.send(message)
