@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.app import _demo_auth, create_app
+from gateway.app import create_app
 from gateway.settings import ConfigError, Settings, parse_settings
 from policies.compression import CompressionConfig
 from policies.conditional import entity_tag
@@ -34,7 +34,8 @@ async def from_peer(settings: Settings, peer: str) -> AsyncIterator[httpx.AsyncC
 
 
 def https_required(**update: object) -> Settings:
-    auth = _demo_auth()
+    auth = Settings.embedded_demo().auth
+    assert auth is not None  # the demo fills in its clients
     auth = auth.model_copy(update={"token": auth.token.model_copy(
         update={"require_https": True})})
     return Settings.embedded_demo().model_copy(update={"auth": auth, **update})
@@ -65,6 +66,32 @@ async def test_a_spoofed_scheme_from_anyone_else_is_refused() -> None:
                                              "Forwarded": "for=10.0.0.5;proto=https"})
     assert spoofed.status_code == 400
     assert spoofed.json()["error"] == "insecure_transport"
+
+
+async def test_failed_token_attempts_are_counted_per_forwarded_client() -> None:
+    demo = Settings.embedded_demo()
+    assert demo.auth is not None
+    auth = demo.auth.model_copy(update={"token_attempts": demo.auth.token_attempts.model_copy(
+        update={"per_address": "2/minute", "per_client": "100/minute"})})
+    settings = demo.model_copy(update={"auth": auth,
+                                       "proxies": ProxyConfig(trusted=["10.0.0.0/24"])})
+    wrong = ("demo-storefront", "wrong-secret")
+
+    async def attempt(client: httpx.AsyncClient, forwarded_for: str) -> int:
+        answer = await client.post("/oauth/token", data=TOKEN_FORM, auth=wrong,
+                                   headers={"X-Forwarded-For": forwarded_for})
+        return answer.status_code
+
+    async with from_peer(settings, "10.0.0.5") as balancer:
+        first = [await attempt(balancer, "203.0.113.7") for _ in range(3)]
+        # another client behind the same balancer has its own count
+        other = await attempt(balancer, "203.0.113.8")
+    async with from_peer(settings, "198.51.100.9") as direct:
+        # a direct caller cannot rotate its address by writing the header
+        rotating = [await attempt(direct, f"203.0.113.{i}") for i in range(20, 23)]
+    assert first == [401, 401, 429]
+    assert other == 401
+    assert rotating == [401, 401, 429]
 
 
 async def test_without_trusted_proxies_forwarding_headers_change_nothing() -> None:
