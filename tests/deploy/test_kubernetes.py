@@ -91,8 +91,9 @@ def test_the_grace_period_covers_the_drain() -> None:
     probe = container["readinessProbe"]
     # the drain keeps serving while /readyz says 503, at least until the probe notices
     removed_after = probe["periodSeconds"] * probe["failureThreshold"]
-    drain = float(getattr(server, "drain_seconds", removed_after + 1))
-    graceful = float(getattr(server, "graceful_timeout_seconds", 20))
+    # the drain settings' planned defaults (5 s and 30 s) until [server] has them
+    drain = float(getattr(server, "drain_seconds", 5))
+    graceful = float(getattr(server, "graceful_timeout_seconds", 30))
     assert drain > removed_after
     assert pod["terminationGracePeriodSeconds"] > drain + graceful
     # the drain is the process's own: no preStop sleep stacked on top of it
