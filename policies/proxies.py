@@ -27,7 +27,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, field_validator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["Hop", "ProxyConfig", "ProxyHeadersMiddleware", "TrustedProxies"]
+__all__ = ["Hop", "ProxyConfig", "ProxyHeadersMiddleware", "TrustedProxies", "forwarded_hops",
+           "parse_address", "x_forwarded_hops"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
