@@ -48,8 +48,9 @@ def wait_http(url: str, timeout: float = 20.0) -> None:
 
 @contextlib.contextmanager
 def process(args: Sequence[str], ready_url: str | None = None,
-            env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(list(args), env={**os.environ, **(env or {})},
+            env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(list(args), env={**os.environ, **(env or {})}, cwd=cwd,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
     try:
@@ -74,6 +75,13 @@ def process(args: Sequence[str], ready_url: str | None = None,
 def gateway_cmd(config: Path, port: int, workers: int = 1) -> list[str]:
     return [sys.executable, "-m", "gateway", "serve", "--config", str(config),
             "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (from /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # fields after the command name: state is [0], utime [11], stime [12] (in clock ticks)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: Sequence[float], p: float) -> float:

@@ -13,7 +13,13 @@ same response (body plus the gateway's own headers, copied once: Cache-Status, A
 X-Request-ID, RateLimit-Policy, RateLimit). The second isolates producing the response
 from the server's cost of writing five more header lines.
 
+With ``--against DIR`` (another checkout of the gateway, e.g. ``git worktree add --detach
+/tmp/main main``) a second gateway runs that tree's code in the same alternation, and the
+report adds this tree's throughput over that one's per round, with each gateway's CPU time
+per request (from /proc/PID/stat): the cost of a change, measured against the code before it.
+
     python bench/policy_cost.py [--seconds 10] [--rounds 3] [--connections 32] [--http h11]
+                                [--against DIR]
 """
 
 import argparse
@@ -25,7 +31,7 @@ import tempfile
 from pathlib import Path
 
 import httpx
-from _harness import ROOT, free_port, gateway_cmd, machine, process, run_wrk
+from _harness import ROOT, cpu_seconds, free_port, gateway_cmd, machine, process, run_wrk
 
 from tests.support.redis_server import start_redis
 
@@ -55,6 +61,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--http", choices=("h11", "httptools"), default="h11",
                         help="uvicorn's HTTP parser, the same for every server")
+    parser.add_argument("--against", type=Path,
+                        help="another checkout of the gateway to measure in the same rounds")
     args = parser.parse_args()
 
     redis = start_redis()
@@ -62,11 +70,11 @@ def main() -> None:
     config = Path(tmp.name) / "cost.toml"
     config.write_text(CONFIG.format(redis=redis.url))
     try:
-        rounds = measure(args, config)
+        rounds, cpu = measure(args, config)
     finally:
         redis.stop()
         tmp.cleanup()
-    report(args, rounds)
+    report(args, rounds, cpu)
 
 
 def bare_cmd(port: int, http: str) -> list[str]:
@@ -76,14 +84,25 @@ def bare_cmd(port: int, http: str) -> list[str]:
             "--no-proxy-headers", "--http", http]
 
 
-def measure(args: argparse.Namespace, config: Path) -> dict[str, list[float]]:
-    ports = {name: free_port() for name in ("gateway", "body", "response")}
+def measure(args: argparse.Namespace, config: Path
+            ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    names = ("gateway", "body", "response", *(("against",) if args.against else ()))
+    ports = {name: free_port() for name in names}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     gw = urls["gateway"]
+    gateways = {}
     with contextlib.ExitStack() as stack:
-        stack.enter_context(process(
+        gateways["gateway"] = stack.enter_context(process(
             [*gateway_cmd(config, ports["gateway"]), "--http", args.http],
             ready_url=f"{gw}/healthz"))
+        if args.against:
+            # `python -m gateway` in that tree imports that tree's packages first
+            gateways["against"] = stack.enter_context(process(
+                [*gateway_cmd(config, ports["against"]), "--http", args.http],
+                ready_url=f"{urls['against']}/healthz", cwd=args.against.resolve(),
+                env={"PYTHONPATH": str(args.against.resolve())}))
+            for path in SKUS:
+                httpx.get(f"{urls['against']}{path}", headers=KEY).raise_for_status()
         # the baselines answer exactly what the gateway answers for the first SKU
         answer = httpx.get(f"{gw}{SKUS[0]}", headers=KEY)
         answer.raise_for_status()
@@ -100,18 +119,25 @@ def measure(args: argparse.Namespace, config: Path) -> dict[str, list[float]]:
             raise SystemExit(f"the baseline does not answer the same response:\n"
                              f"{copied.headers}\n{answer.headers}")
         rps: dict[str, list[float]] = {name: [] for name in urls}
+        cpu: dict[str, list[float]] = {name: [] for name in gateways}
+        order = ("body", "response", "gateway", *(("against",) if args.against else ()))
         for _ in range(args.rounds):
-            for name in ("body", "response", "gateway"):
+            for name in order:
+                before = cpu_seconds(gateways[name].pid) if name in gateways else 0.0
                 r = run_wrk(urls[name], SKUS, KEY, args.seconds, args.connections)
                 if r.non_2xx or r.socket_errors:
                     raise SystemExit(f"errors during the run on {name}: {r}")
                 rps[name].append(r.rps)
+                if name in gateways:
+                    used = cpu_seconds(gateways[name].pid) - before
+                    cpu[name].append(used / r.requests * 1e6)
             print("round: " + ", ".join(f"{name} {values[-1]:.0f} req/s"
                                          for name, values in rps.items()), flush=True)
-    return rps
+    return rps, cpu
 
 
-def report(args: argparse.Namespace, rps: dict[str, list[float]]) -> None:
+def report(args: argparse.Namespace, rps: dict[str, list[float]],
+           cpu: dict[str, list[float]]) -> None:
     """Medians per server, and the ratio paired round by round: servers measured back to back
     share the machine's state, so a round's ratio is steadier than a ratio of medians."""
     med = {name: statistics.median(values) for name, values in rps.items()}
@@ -127,6 +153,13 @@ def report(args: argparse.Namespace, rps: dict[str, list[float]]) -> None:
               f"({min(ratios):.2f} to {max(ratios):.2f}) |")
     print(f"| gateway, full policy chain, cache hit | {med['gateway']:.0f} | |")
     print("goal: gateway / bare >= 0.80")
+    if args.against:
+        ratios = [g / b for g, b in zip(rps["gateway"], rps["against"], strict=True)]
+        print(f"| gateway from {args.against} | {med['against']:.0f} | "
+              f"{statistics.median(ratios):.3f} ({min(ratios):.3f} to {max(ratios):.3f}) |")
+    for name, values in cpu.items():
+        print(f"{name}: server CPU per request, median {statistics.median(values):.1f} us "
+              f"({min(values):.1f} to {max(values):.1f})")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from starlette.middleware import Middleware
 from caching import TieredCache
 from gateway.catalog import CatalogService
 from gateway.dispatch import Router
+from gateway.edge import edge_middleware
 from gateway.erp.base import ErpConnector
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.metrics import MetricsExport, RequestMetrics
@@ -88,8 +89,8 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
         # every policy in one layer (see policies.chain), after the chain resolved the
         # operation: bounds first (they cost nothing to check), then auth and its scope
         # check; versioning and rate limits read the principal, and version refusals cost
-        # no quota
-        middleware=[Middleware(PolicyChain, gates=[
+        # no quota. The edge layers (proxies, CORS, compression) sit outside it.
+        middleware=[*edge_middleware(settings), Middleware(PolicyChain, gates=[
             HeaderBoundsGate(settings.limits),
             AuthGate(auth.authenticator, ()),
             VersionGate(settings.versioning),

@@ -66,10 +66,23 @@ def _serve(args: argparse.Namespace) -> int:
         assert settings.shipping is not None  # the demo fills in its sandbox accounts
         labels = settings.shipping.idempotency.sqlite_path
         print(DEMO_BANNER.format(labels=labels), file=sys.stderr, flush=True)
+    tls = settings.server.tls
+    certfile = args.ssl_certfile or (tls.certfile if tls else None)
+    keyfile = args.ssl_keyfile or (tls.keyfile if tls else None)
+    if (certfile is None) != (keyfile is None):
+        print("TLS needs both a certificate and a key file", file=sys.stderr)
+        return 2
+    for label, path in (("certificate", certfile), ("key", keyfile)):
+        if path is not None and not os.access(path, os.R_OK):
+            print(f"TLS {label} file {path} cannot be read", file=sys.stderr)
+            return 2
+    password = tls.keyfile_password.get_secret_value() if tls and tls.keyfile_password else None
+    # forwarding headers are ours to judge ([proxies]), not the server's
     uvicorn.run("gateway.asgi:app", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=False, server_header=False, log_level=args.log_level,
                 access_log=args.access_log, http=args.http,
-                h11_max_incomplete_event_size=server_buffer_bytes(settings.limits))
+                h11_max_incomplete_event_size=server_buffer_bytes(settings.limits),
+                ssl_certfile=certfile, ssl_keyfile=keyfile, ssl_keyfile_password=password)
     return 0
 
 
@@ -115,6 +128,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.add_argument("--http", choices=("auto", "h11", "httptools"), default="auto",
                        help="HTTP/1.1 parser (auto: httptools when installed, else h11)")
+    serve.add_argument("--ssl-certfile", help="serve https with this PEM certificate "
+                       "(overrides [server.tls] certfile)")
+    serve.add_argument("--ssl-keyfile", help="its PEM private key ([server.tls] keyfile)")
     serve.set_defaults(run=_serve)
 
     check = sub.add_parser("check-config", help="validate a config file")

@@ -33,7 +33,10 @@ from gateway.erp.none import NoErpConfig
 from gateway.erp.tryton import TrytonConfig
 from policies.auth import AuthConfig
 from policies.auth.config import DEFAULT_PUBLIC_PATHS
+from policies.compression import CompressionConfig
+from policies.cors import CorsConfig
 from policies.limits import InputLimits
+from policies.proxies import ProxyConfig
 from policies.ratelimit import PlanConfig, RateLimitConfig
 from policies.versioning import VersionConfig, VersioningConfig
 
@@ -62,10 +65,20 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class TlsSettings(_Section):
+    """TLS terminated by the gateway itself (PEM files; read by the server at start)."""
+
+    certfile: str = Field(min_length=1)
+    keyfile: str = Field(min_length=1)
+    keyfile_password: SecretStr | None = None
+
+
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    # serve https directly; usually the load balancer terminates TLS instead
+    tls: TlsSettings | None = None
 
 
 class RedisSettings(_Section):
@@ -127,6 +140,12 @@ class Settings(_Section):
     webhooks: dict[str, WebhookSource] = Field(default_factory=dict)
     # input bounds (header, path, query, body, JSON shape); see policies.limits
     limits: InputLimits = InputLimits()
+    # load balancers whose X-Forwarded-For / Forwarded headers are believed
+    proxies: ProxyConfig = ProxyConfig()
+    # browser origins allowed per route group (and client)
+    cors: CorsConfig = CorsConfig()
+    # gzip for large answers
+    compression: CompressionConfig = CompressionConfig()
 
     @field_validator("ratelimit")
     @classmethod
@@ -141,6 +160,18 @@ class Settings(_Section):
             if unknown:
                 raise ValueError(f"plan {name!r} limits unknown route group(s) "
                                  f"{', '.join(unknown)}; known: {', '.join(ROUTE_GROUPS)}")
+        return config
+
+    @field_validator("cors")
+    @classmethod
+    def _cors_groups_from_the_table(cls, config: CorsConfig) -> CorsConfig:
+        from gateway.operations import ROUTE_GROUPS
+
+        for i, rule in enumerate(config.rules):
+            unknown = sorted(set(rule.route_groups) - set(ROUTE_GROUPS))
+            if unknown:
+                raise ValueError(f"rules[{i}]: unknown route group(s) {', '.join(unknown)}; "
+                                 f"known: {', '.join(ROUTE_GROUPS)}")
         return config
 
     @field_validator("auth")

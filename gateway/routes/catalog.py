@@ -9,18 +9,22 @@ from typing import Any
 
 from cachetools import LRUCache
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from caching import Lookup, aggregate
 from gateway.catalog import CatalogService, price_key
 from gateway.erp.base import PriceItem
 from gateway.schemas.common import InventoryQuery, PriceQuery, PricesQuery, SkuPath
+from policies.conditional import entity_tag, none_match
 from policies.problems import NotFound
 
 Render = Callable[[dict[str, Any], frozenset[str] | None], dict[str, Any]]
 
-# rendered JSON per (renderer, canonical payload, warehouse filter): a cache hit then costs
-# no JSON work at all. Payloads carry their as_of, so a refreshed entry is a new key.
-_rendered: LRUCache[tuple[Render, bytes, frozenset[str] | None], bytes] = LRUCache(50_000)
+# rendered JSON and its ETag per (renderer, canonical payload, warehouse filter): a cache hit
+# then costs no JSON work and no hashing. Payloads carry their as_of, so a refreshed entry is
+# a new key (and a new ETag).
+_rendered: LRUCache[tuple[Render, bytes, frozenset[str] | None], tuple[bytes, bytes]] = (
+    LRUCache(50_000))
 
 
 def _number(text: str) -> int | float:
@@ -85,32 +89,62 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-def rendered(render: Render, lookup: Lookup, only: frozenset[str] | None = None) -> bytes:
-    """The JSON of one key's payload in a version's shape."""
+def rendered_tagged(render: Render, lookup: Lookup,
+                    only: frozenset[str] | None = None) -> tuple[bytes, bytes]:
+    """The JSON of one key's payload in a version's shape, and its strong ETag."""
     assert lookup.payload is not None
     key = (render, lookup.payload, only)
-    body = _rendered.get(key)
-    if body is None:
-        body = _rendered[key] = _dumps(render(json.loads(lookup.payload), only))
-    return body
+    entry = _rendered.get(key)
+    if entry is None:
+        body = _dumps(render(json.loads(lookup.payload), only))
+        entry = _rendered[key] = (body, entity_tag(body))
+    return entry
+
+
+def rendered(render: Render, lookup: Lookup, only: frozenset[str] | None = None) -> bytes:
+    """The JSON of one key's payload in a version's shape."""
+    return rendered_tagged(render, lookup, only)[0]
 
 
 class CachedJson(Response):
-    """A JSON answer built from cached payloads, headers laid out once (the hot path)."""
+    """A JSON answer built from cached payloads, headers laid out once (the hot path).
+
+    With an ``etag`` it answers a matching ``If-None-Match`` with 304 and no body. Only the
+    single-resource GETs have one: a POST query's answer is not a representation of its
+    target resource, and a matching precondition on a POST would mean 412, not 304.
+    """
 
     media_type = "application/json"
 
-    def __init__(self, body: bytes, summary: Lookup) -> None:
+    def __init__(self, body: bytes, summary: Lookup, etag: bytes | None = None) -> None:
         """``summary``: the one lookup the body was built from, or ``aggregate()`` of all."""
         self.status_code = 200
         self.background = None
         self.body = body
+        self.etag = etag
         self.raw_headers = [
             (b"content-length", b"%d" % len(body)),
             (b"content-type", b"application/json"),
             (b"cache-status", summary.cache_status().encode()),
             (b"age", summary.age_header.encode()),
         ]
+        if etag is not None:
+            self.raw_headers.append((b"etag", etag))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.etag is not None:
+            conditions = None
+            for name, value in scope["headers"]:
+                if name == b"if-none-match":
+                    conditions = [value] if conditions is None else [*conditions, value]
+            if conditions is not None and none_match(conditions, self.etag):
+                # RFC 9110 15.4.5: the headers a 200 would carry, without the content's own
+                await send({"type": "http.response.start", "status": 304,
+                            "headers": self.raw_headers[2:]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body})
 
 
 def _listing(head: bytes, items: list[bytes], missing: list[str]) -> bytes:
@@ -121,7 +155,8 @@ async def get_inventory(path: SkuPath, catalog: CatalogService, render: Render) 
     found = await catalog.sku_availability(path.sku)
     if found.payload is None:
         raise NotFound(f"SKU {path.sku} is not known to the ERP")
-    return CachedJson(rendered(render, found), found)
+    body, etag = rendered_tagged(render, found)
+    return CachedJson(body, found, etag)
 
 
 async def query_inventory(body: InventoryQuery, catalog: CatalogService,
@@ -144,7 +179,8 @@ async def get_price(path: SkuPath, query: PriceQuery, catalog: CatalogService,
     found = results[price_key(query.customer, path.sku, query.quantity)]
     if found.payload is None:
         raise NotFound(f"SKU {path.sku} has no price for customer {query.customer}")
-    return CachedJson(rendered(render, found), found)
+    body, etag = rendered_tagged(render, found)
+    return CachedJson(body, found, etag)
 
 
 async def query_prices(body: PricesQuery, catalog: CatalogService, render: Render) -> Response:
