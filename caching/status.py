@@ -92,7 +92,7 @@ def aggregate(lookups: Iterable[Lookup]) -> Lookup:
 
 def _sf_item(value: str) -> str:
     """A structured-field token when the text is one, else a quoted string."""
-    if _TOKEN.match(value):
+    if _TOKEN.fullmatch(value):
         return value
     if any(not (0x20 <= ord(c) <= 0x7E) for c in value):
         raise ValueError(f"not representable in a structured field: {value!r}")

@@ -63,7 +63,7 @@ def _origin(value: str) -> str:
                          "or trailing slash")
     host = (parts.netloc.rsplit(":", 1)[0] if not parts.netloc.endswith("]")
             and ":" in parts.netloc else parts.netloc).lower()
-    if not _HOST.match(host):
+    if not _HOST.fullmatch(host):
         raise ValueError(f"origin {value!r} has no valid host")
     try:
         port = parts.port
@@ -113,7 +113,7 @@ class CorsRule(BaseModel):
     @classmethod
     def _methods(cls, value: list[str]) -> list[str]:
         for method in value:
-            if not _TOKEN.match(method) or method == "*":
+            if not _TOKEN.fullmatch(method) or method == "*":
                 raise ValueError(f"{method!r} is not a method name")
         return [m.upper() for m in value]
 
@@ -121,7 +121,7 @@ class CorsRule(BaseModel):
     @classmethod
     def _header_names(cls, value: list[str]) -> list[str]:
         for name in value:
-            if not _TOKEN.match(name) or name == "*":
+            if not _TOKEN.fullmatch(name) or name == "*":
                 raise ValueError(f"{name!r} is not a header name (wildcards are not allowed)")
         return value
 
@@ -197,7 +197,7 @@ class _Rule:
             rest = origin[len(scheme):]
             host, _, origin_port = rest.partition(":")
             if (origin_port == port and host.endswith(suffix) and len(host) > len(suffix)
-                    and _DNS_NAME.match(host)):
+                    and _DNS_NAME.fullmatch(host)):
                 return True
         return False
 

@@ -30,7 +30,7 @@ def assign_request_id(scope: Scope) -> str:
     """The caller's id if well formed (anything else is replaced, not trusted), else a new one."""
     for key, value in scope["headers"]:
         if key == HEADER_KEY:
-            if _VALID.match(value):
+            if _VALID.fullmatch(value):
                 rid: str = value.decode("ascii")
                 return rid
             break

@@ -49,7 +49,7 @@ class RouteGroup(BaseModel):
             return None
         upper = [m.upper() for m in methods]
         for method in upper:
-            if not _METHOD.match(method):
+            if not _METHOD.fullmatch(method):
                 raise ValueError(f"invalid HTTP method {method!r}")
         return upper
 

@@ -250,3 +250,28 @@ async def test_a_wrong_method_gets_405_with_the_full_allow():
     body = _problem(response, 405)
     assert response.headers["allow"] == "DELETE, GET, HEAD, OPTIONS"
     assert "DELETE" in body["detail"]
+
+
+# -- anchored patterns -----------------------------------------------------------------------
+
+def test_a_request_id_with_a_trailing_newline_is_replaced_not_echoed():
+    from policies.request_id import assign_request_id
+
+    assert assign_request_id({"headers": [(b"x-request-id", b"abc-1")]}) == "abc-1"
+    assert assign_request_id({"headers": [(b"x-request-id", b"abc-1\n")]}) != "abc-1\n"
+
+
+def test_no_anchored_pattern_is_checked_with_match():
+    # re.match with "$" accepts a trailing newline: anchored checks use fullmatch
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = []
+    for package in ("gateway", "policies", "caching", "carriers"):
+        for source in (root / package).rglob("*.py"):
+            text = source.read_text(encoding="utf-8")
+            anchored = set(re.findall(r'^(_[A-Z_]+) = re\.compile\(r?b?"\^[^\n]*\$"', text, re.M))
+            offenders += [f"{source.name}: {name}.match" for name in anchored
+                          if f"{name}.match(" in text]
+    assert offenders == []

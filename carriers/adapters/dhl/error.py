@@ -13,7 +13,7 @@ _CODED = re.compile(r"^\s*(\d{3,6})\s*:\s*(.+)$", re.DOTALL)
 
 
 def _coded(text: str, fallback: str) -> CarrierMessage:
-    match = _CODED.match(text)
+    match = _CODED.fullmatch(text)
     if match:
         return CarrierMessage(carrier=CARRIER, code=match.group(1),
                               message=" ".join(match.group(2).split()))

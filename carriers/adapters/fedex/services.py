@@ -50,7 +50,7 @@ def service_id(service_type: str) -> str:
 def service_type(service: str) -> str | None:
     """The FedEx service type behind one of our ids (either case is accepted)."""
     candidate = service.strip().upper()
-    return candidate if _SERVICE_TYPE.match(candidate) else None
+    return candidate if _SERVICE_TYPE.fullmatch(candidate) else None
 
 
 def service_level(service_type: str) -> ServiceLevel:

@@ -50,7 +50,7 @@ def inches(parcel: Parcel) -> tuple[Decimal, Decimal, Decimal]:
 
 def zip_code(address: Address) -> tuple[str, str | None]:
     """(5-digit ZIP Code, ZIP+4 or None)."""
-    match = _ZIP.match(address.postal_code.strip())
+    match = _ZIP.fullmatch(address.postal_code.strip())
     if match is None:
         raise reject("invalid_zip_code",
                      f"USPS needs a 5-digit ZIP Code, got {address.postal_code!r}")
