@@ -21,6 +21,7 @@ from gateway.catalog import CatalogService
 from gateway.dispatch import Router
 from gateway.edge import edge_middleware
 from gateway.erp.base import ErpConnector
+from gateway.erp.counting import CountingConnector
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.metrics import MetricsExport, RequestMetrics
 from gateway.operations import operations
@@ -55,7 +56,7 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        connector = erp or erp_connector(settings)
+        connector = CountingConnector(erp or erp_connector(settings))
         shipping = shipping_service(settings, redis)
         tiered = TieredCache(settings.cache, redis)
         await tiered.start()
@@ -65,7 +66,7 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
             shipping=shipping, cache=tiered, limiter=limiter, auth=auth, readiness=readiness,
             metrics=MetricsExport(requests, lambda: {
                 "shipping": shipping.counters.snapshot, "cache": tiered.stats,
-                "erp_calls": lambda: dict(getattr(connector, "calls", {}))}),
+                "erp_calls": connector.snapshot}),
             contracts=_contracts(), limits=settings.limits, webhooks=settings.webhooks,
             redis=redis)
         router.bind(services, settings.limits)

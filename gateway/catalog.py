@@ -3,21 +3,32 @@
 Each SKU's availability and each (customer, SKU, quantity) price is one
 canonical JSON payload that carries its own ``as_of``; versions render from it.
 Every read goes through the two-tier cache, which calls the fetch functions
-below with all the keys it is missing, in one batch.
+below with all the keys it is missing, in one batch. A SKU the ERP knows but cannot
+price is cached as a payload with an ``error`` (the other SKUs of the batch keep their
+prices). Availability entries carry the tags ``sku:`` and ``stock:`` (an order evicts
+only the stock of its SKUs), prices ``sku:``, ``customer:`` and ``price_list:``.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from caching import Lookup, TieredCache
-from gateway.erp.base import ErpConnector, PriceItem
+from gateway.erp.base import ErpConnector, PriceItem, PriceQuote
 from gateway.erp.wire import availability_to_wire, price_to_wire
+
+# how long the ERP's list of warehouses is reused for filter checks
+WAREHOUSES_TTL = 60.0
+
+
+def stock_tags(skus: Sequence[str]) -> list[str]:
+    """The tags that evict the cached availability (only) of ``skus``."""
+    return [f"stock:{sku}" for sku in skus]
 
 
 def _stamp(doc: dict[str, Any], fetched_at: float) -> bytes:
@@ -37,9 +48,19 @@ def price_key(customer: str, sku: str, quantity: Decimal) -> str:
 
 
 class CatalogService:
-    def __init__(self, erp: ErpConnector, cache: TieredCache) -> None:
+    def __init__(self, erp: ErpConnector, cache: TieredCache,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.erp = erp
         self.cache = cache
+        self._clock = clock
+        self._warehouses: tuple[float, frozenset[str]] | None = None
+
+    async def warehouses(self) -> frozenset[str]:
+        """The ERP's warehouse codes, read at most once per ``WAREHOUSES_TTL``."""
+        known = self._warehouses
+        if known is None or self._clock() - known[0] >= WAREHOUSES_TTL:
+            known = self._warehouses = (self._clock(), frozenset(await self.erp.warehouses()))
+        return known[1]
 
     async def fetch_availability(self, skus: list[str]
                                  ) -> dict[str, tuple[bytes | None, list[str]]]:
@@ -47,7 +68,7 @@ class CatalogService:
         now = time.time()
         found = await self.erp.availability(skus)
         return {sku: ((_stamp(availability_to_wire(found[sku]), now) if sku in found else None),
-                      [f"sku:{sku}"]) for sku in skus}
+                      [f"sku:{sku}", f"stock:{sku}"]) for sku in skus}
 
     async def fetch_prices(self, keys: list[str]) -> dict[str, tuple[bytes | None, list[str]]]:
         """Price keys grouped per customer: one ERP call per customer among ``keys``."""
@@ -67,7 +88,7 @@ class CatalogService:
                 for key, item in group:
                     quote = quotes.get(item.sku)
                     tags = [f"sku:{item.sku}", f"customer:{customer}"]
-                    if quote and quote.price_list:
+                    if isinstance(quote, PriceQuote) and quote.price_list:
                         tags.append(f"price_list:{quote.price_list}")
                     out[key] = ((_stamp(price_to_wire(quote), now) if quote else None), tags)
         return out

@@ -13,7 +13,7 @@ from typing import Any
 from caching import TieredCache
 from carriers.service import ShippingService
 from gateway.catalog import CatalogService
-from gateway.erp.base import ErpConnector
+from gateway.erp.counting import CountingConnector
 from gateway.metrics import MetricsExport
 from gateway.routes.contracts import Contracts
 from gateway.routes.health import ReadinessProbe
@@ -26,7 +26,8 @@ from policies.ratelimit import RateLimiter
 @dataclass
 class Services:
     settings: Settings
-    erp: ErpConnector
+    # every connector is wrapped so that its calls are counted the same way
+    erp: CountingConnector
     catalog: CatalogService
     shipping: ShippingService
     cache: TieredCache

@@ -12,11 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway.erp.base import (
     Availability,
     ErpUnavailable,
+    NewOrder,
+    Order,
     PriceItem,
-    PriceQuote,
+    PriceResult,
     UnknownCustomer,
 )
-from gateway.erp.demo_catalog import DemoCatalog, catalog
+from gateway.erp.demo_catalog import WAREHOUSES, DemoCatalog, catalog
+from gateway.erp.demo_orders import DemoOrderBook
 
 
 class DemoConfig(BaseModel):
@@ -32,6 +35,7 @@ class DemoConnector:
     def __init__(self, config: DemoConfig | None = None, data: DemoCatalog | None = None) -> None:
         self.config = config or DemoConfig()
         self.catalog = data or catalog()
+        self.orders = DemoOrderBook(self.catalog)
         self.calls: Counter[str] = Counter()
         # drills and tests flip this to simulate an ERP outage
         self.down = False
@@ -45,19 +49,38 @@ class DemoConnector:
 
     async def availability(self, skus: Sequence[str]) -> dict[str, Availability]:
         await self._call("availability")
-        return self.catalog.availability(tuple(skus))
+        return self.orders.availability(skus)
 
-    async def prices(self, customer: str, items: Sequence[PriceItem]) -> dict[str, PriceQuote]:
+    async def prices(self, customer: str, items: Sequence[PriceItem]) -> dict[str, PriceResult]:
         await self._call("prices")
         found = self.catalog.customers.get(customer)
         if found is None:
             raise UnknownCustomer(customer)
-        quotes = {}
+        quotes: dict[str, PriceResult] = {}
         for item in items:
             quote = self.catalog.price(found, item.sku, item.quantity)
             if quote is not None:
                 quotes[item.sku] = quote
         return quotes
+
+    async def warehouses(self) -> tuple[str, ...]:
+        return WAREHOUSES
+
+    async def create_order(self, order: NewOrder) -> Order:
+        await self._call("create_order")
+        return self.orders.create(order)
+
+    async def find_order(self, customer: str, reference: str) -> Order | None:
+        await self._call("find_order")
+        return self.orders.find(customer, reference)
+
+    async def get_order(self, order_id: str) -> Order:
+        await self._call("get_order")
+        return self.orders.get(order_id)
+
+    async def cancel_order(self, order_id: str) -> Order:
+        await self._call("cancel_order")
+        return self.orders.cancel(order_id)
 
     async def health(self) -> None:
         if self.down:

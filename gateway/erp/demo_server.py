@@ -1,7 +1,9 @@
 """``erp-gateway demo-erp``: the demo ERP as its own HTTP process, for benchmarks and drills.
 
 Endpoints: ``POST /api/availability {"skus": [...]}``, ``POST /api/prices
-{"customer": ..., "items": [{"sku", "quantity"}]}``, ``GET /health``,
+{"customer": ..., "items": [{"sku", "quantity"}]}``, ``GET /api/warehouses``,
+``POST /api/orders`` (a new order, see ``gateway.erp.wire``), ``GET /api/orders?customer=
+&reference=``, ``GET /api/orders/{id}``, ``POST /api/orders/{id}/cancel``, ``GET /health``,
 ``GET /stats`` (call counts by kind), ``POST /stats/reset``.
 """
 
@@ -19,13 +21,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from gateway.erp.demo_catalog import DemoCatalog, catalog
-from gateway.erp.wire import availability_to_wire, price_to_wire
+from gateway.erp.base import ErpError, OrderNotFound, OrderRefused, UnknownCustomer
+from gateway.erp.demo_catalog import WAREHOUSES, DemoCatalog, catalog
+from gateway.erp.demo_orders import DemoOrderBook
+from gateway.erp.wire import (
+    availability_to_wire,
+    new_order_from_wire,
+    order_to_wire,
+    price_to_wire,
+)
 
 
 def create_demo_erp_app(latency_ms: float = 0.0, error_rate: float = 0.0, seed: int = 7,
                         data: DemoCatalog | None = None) -> Starlette:
     store = data or catalog()
+    book = DemoOrderBook(store)
     calls: Counter[str] = Counter()
     # fetches per key ("availability SKU-0001", "prices CUST-001|SKU-0001|1") for herd checks
     per_key: Counter[str] = Counter()
@@ -68,7 +78,7 @@ def create_demo_erp_app(latency_ms: float = 0.0, error_rate: float = 0.0, seed: 
         if failed:
             return failed
         record([f"availability {sku}" for sku in skus])
-        found = store.availability(skus)
+        found = book.availability(skus)
         return JSONResponse({"items": [availability_to_wire(a) for a in found.values()]})
 
     async def prices(request: Request) -> JSONResponse:
@@ -92,6 +102,62 @@ def create_demo_erp_app(latency_ms: float = 0.0, error_rate: float = 0.0, seed: 
                                 status_code=404)
         quotes = [store.price(found, sku, qty) for sku, qty in items]
         return JSONResponse({"items": [price_to_wire(q) for q in quotes if q is not None]})
+
+    def refused(exc: ErpError) -> JSONResponse:
+        match exc:
+            case UnknownCustomer():
+                return JSONResponse({"error": "unknown_customer", "customer": exc.customer},
+                                    status_code=404)
+            case OrderNotFound():
+                return JSONResponse({"error": "unknown_order", "order": exc.order_id},
+                                    status_code=404)
+            case OrderRefused():
+                return JSONResponse({"error": "refused", "detail": str(exc)}, status_code=409)
+        raise exc
+
+    async def warehouses(request: Request) -> JSONResponse:
+        return JSONResponse({"items": list(WAREHOUSES)})
+
+    async def create_order(request: Request) -> JSONResponse:
+        doc = await body_of(request)
+        try:
+            order = new_order_from_wire(doc or {})
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            return JSONResponse({"error": f"malformed order: {exc}"}, status_code=400)
+        failed = await simulate("create_order")
+        if failed:
+            return failed
+        try:
+            return JSONResponse(order_to_wire(book.create(order)), status_code=201)
+        except ErpError as exc:
+            return refused(exc)
+
+    async def find_order(request: Request) -> JSONResponse:
+        customer = request.query_params.get("customer", "")
+        reference = request.query_params.get("reference", "")
+        failed = await simulate("find_order")
+        if failed:
+            return failed
+        found = book.find(customer, reference)
+        return JSONResponse({"items": [order_to_wire(found)] if found else []})
+
+    async def get_order(request: Request) -> JSONResponse:
+        failed = await simulate("get_order")
+        if failed:
+            return failed
+        try:
+            return JSONResponse(order_to_wire(book.get(request.path_params["order_id"])))
+        except ErpError as exc:
+            return refused(exc)
+
+    async def cancel_order(request: Request) -> JSONResponse:
+        failed = await simulate("cancel_order")
+        if failed:
+            return failed
+        try:
+            return JSONResponse(order_to_wire(book.cancel(request.path_params["order_id"])))
+        except ErpError as exc:
+            return refused(exc)
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -117,6 +183,11 @@ def create_demo_erp_app(latency_ms: float = 0.0, error_rate: float = 0.0, seed: 
     app = Starlette(routes=[
         Route("/api/availability", availability, methods=["POST"]),
         Route("/api/prices", prices, methods=["POST"]),
+        Route("/api/warehouses", warehouses),
+        Route("/api/orders", create_order, methods=["POST"]),
+        Route("/api/orders", find_order, methods=["GET"]),
+        Route("/api/orders/{order_id}", get_order),
+        Route("/api/orders/{order_id}/cancel", cancel_order, methods=["POST"]),
         Route("/health", health),
         Route("/stats", stats),
         Route("/stats/reset", reset, methods=["POST"]),

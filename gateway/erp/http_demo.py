@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from typing import Any, Literal
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,11 +17,20 @@ from gateway.erp.base import (
     ErpBadResponse,
     ErpTimeout,
     ErpUnavailable,
+    NewOrder,
+    Order,
+    OrderNotFound,
+    OrderRefused,
     PriceItem,
-    PriceQuote,
+    PriceResult,
     UnknownCustomer,
 )
-from gateway.erp.wire import availability_from_wire, price_from_wire
+from gateway.erp.wire import (
+    availability_from_wire,
+    new_order_to_wire,
+    order_from_wire,
+    price_from_wire,
+)
 
 
 class HttpDemoConfig(BaseModel):
@@ -51,10 +61,11 @@ class HttpDemoConnector:
             proxy=config.proxy,
         )
 
-    async def _call(self, method: str, path: str, body: Any = None) -> httpx.Response:
+    async def _call(self, method: str, path: str, body: Any = None,
+                    params: dict[str, str] | None = None) -> httpx.Response:
         try:
             async with asyncio.timeout(self.config.total_timeout):
-                response = await self._client.request(method, path, json=body,
+                response = await self._client.request(method, path, json=body, params=params,
                                                       headers=outbound_headers())
         except (TimeoutError, httpx.TimeoutException) as exc:
             raise ErpTimeout(f"demo ERP did not answer {path} in time") from exc
@@ -88,7 +99,7 @@ class HttpDemoConnector:
             raise ErpBadResponse(f"demo ERP sent a malformed availability: {exc}") from exc
         return {a.sku: a for a in found}
 
-    async def prices(self, customer: str, items: Sequence[PriceItem]) -> dict[str, PriceQuote]:
+    async def prices(self, customer: str, items: Sequence[PriceItem]) -> dict[str, PriceResult]:
         body = {"customer": customer,
                 "items": [{"sku": i.sku, "quantity": str(i.quantity)} for i in items]}
         response = await self._call("POST", "/api/prices", body)
@@ -99,6 +110,52 @@ class HttpDemoConnector:
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             raise ErpBadResponse(f"demo ERP sent a malformed price: {exc}") from exc
         return {q.sku: q for q in quotes}
+
+    async def warehouses(self) -> tuple[str, ...]:
+        response = await self._call("GET", "/api/warehouses")
+        return tuple(str(code) for code in self._items(response))
+
+    def _order(self, response: httpx.Response, what: str) -> Order:
+        if response.status_code == 404:
+            raise OrderNotFound(what)
+        if response.status_code == 409:
+            raise OrderRefused(self._detail(response))
+        if response.status_code not in (200, 201):
+            raise ErpBadResponse(f"demo ERP answered {response.status_code}")
+        try:
+            return order_from_wire(response.json())
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            raise ErpBadResponse(f"demo ERP sent a malformed order: {exc}") from exc
+
+    @staticmethod
+    def _detail(response: httpx.Response) -> str:
+        try:
+            return str(response.json()["detail"])
+        except (ValueError, KeyError, TypeError):
+            return f"demo ERP refused ({response.status_code})"
+
+    async def create_order(self, order: NewOrder) -> Order:
+        response = await self._call("POST", "/api/orders", new_order_to_wire(order))
+        if response.status_code == 404:
+            raise UnknownCustomer(order.customer)
+        return self._order(response, order.reference)
+
+    async def find_order(self, customer: str, reference: str) -> Order | None:
+        response = await self._call("GET", "/api/orders",
+                                    params={"customer": customer, "reference": reference})
+        found = self._items(response)
+        try:
+            return order_from_wire(found[0]) if found else None
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            raise ErpBadResponse(f"demo ERP sent a malformed order: {exc}") from exc
+
+    async def get_order(self, order_id: str) -> Order:
+        path = "/api/orders/" + quote(order_id, safe="")
+        return self._order(await self._call("GET", path), order_id)
+
+    async def cancel_order(self, order_id: str) -> Order:
+        path = "/api/orders/" + quote(order_id, safe="") + "/cancel"
+        return self._order(await self._call("POST", path), order_id)
 
     async def health(self) -> None:
         response = await self._call("GET", "/health")

@@ -20,6 +20,7 @@ class InventoryV1(BaseModel):
     sku: str
     total_available: float
     warehouses: list[WarehouseAvailabilityV1]
+    unit: str = Field("unit", description="The unit stock is counted in")
     as_of: datetime = Field(description="When the ERP produced these figures")
 
 
@@ -35,10 +36,19 @@ class PriceV1(BaseModel):
     unit_price: float
     currency: str
     price_list: str | None
+    tax_included: bool = Field(False, description="unit_price includes tax")
+    unit: str = Field("unit", description="The unit quantity and unit_price are per")
     as_of: datetime
+
+
+class PriceError(BaseModel):
+    sku: str
+    detail: str = Field(description="Why the ERP cannot price this SKU for the customer")
 
 
 class PriceListV1(BaseModel):
     customer: str
     items: list[PriceV1]
     not_found: list[str]
+    errors: list[PriceError] = Field(
+        [], description="SKUs the ERP knows but cannot price; the other items are unaffected")

@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from gateway.api.v1 import PriceError
+
 DecimalString = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$", examples=["12.50"])]
 
 
@@ -37,6 +39,7 @@ class InventoryV2(BaseModel):
     sku: str
     available_to_promise: DecimalString
     warehouses: list[WarehouseAvailabilityV2]
+    unit: str = Field("unit", description="The unit stock is counted in")
     as_of: datetime
 
 
@@ -48,10 +51,13 @@ class InventoryListV2(BaseModel):
 class PriceV2(BaseModel):
     sku: str
     customer: str
-    quantity: DecimalString
-    unit_price: Money
-    list_price: Money
+    quantity: DecimalString = Field(description="In unit")
+    unit_price: Money = Field(description="Per unit, what the ERP puts on the order line")
+    list_price: Money = Field(description="Per unit, in the customer's currency (a product "
+                              "without a list price is listed in errors: v1 shows its price)")
     price_list: str | None
+    tax_included: bool = Field(False, description="unit_price includes tax")
+    unit: str = Field("unit", description="The unit the product is sold in")
     as_of: datetime
 
 
@@ -59,3 +65,5 @@ class PriceListV2(BaseModel):
     customer: str
     items: list[PriceV2]
     not_found: list[str]
+    errors: list[PriceError] = Field(
+        [], description="SKUs the ERP knows but cannot price; the other items are unaffected")

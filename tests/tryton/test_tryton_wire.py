@@ -79,15 +79,25 @@ class FakeTryton:
             case "model.stock.location.search_read":
                 return _result([{"id": 5, "code": "WH"}])
             case "model.company.company.read":
-                return _result([{"id": 1, "currency": 2, "currency.": {"id": 2, "code": "EUR"}}])
+                return _result([{"id": 1, "currency": 2}])
+            case "model.currency.currency.search_read":
+                return _result([{"id": 2, "code": "EUR"}, {"id": 3, "code": "USD"}])
+            case "model.sale.configuration.read":
+                return _result([{"id": 1, "sale_price_list.": None}])
+            case "model.stock.move.search_read":
+                return _result([])
             case "model.stock.location.search_count":
                 return _result(1)
             case "model.party.party.search_read":
-                return _result([{"id": 3, "code": "C1", "sale_price_list.": None}])
+                return _result([{"id": 3, "code": "C1", "sale_price_list.": None,
+                                 "customer_currency": None}])
             case "model.product.product.search_read":
                 return _result([{
-                    "id": 9, "code": "SKU-1",
+                    "id": 9, "code": "SKU-1", "quantity": 4.0, "forecast_quantity": 4.0,
                     "sale_price_uom": Decimal("12.3400"), "list_price_used": Decimal("15.0000"),
+                    "customer_taxes_used": [], "sale_uom.": {"id": 1, "symbol": "u",
+                                                             "factor": 1.0},
+                    "default_uom.": {"id": 1, "symbol": "u", "factor": 1.0},
                 }])
         return httpx.Response(500)
 
