@@ -25,7 +25,7 @@ from gateway.erp.counting import CountingConnector
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.metrics import MetricsExport, RequestMetrics
 from gateway.operations import operations
-from gateway.resources import erp_connector, redis_client, shipping_service
+from gateway.resources import erp_connector, order_service, redis_client, shipping_service
 from gateway.routes.contracts import Contracts
 from gateway.routes.health import ReadinessProbe
 from gateway.services import Services
@@ -61,8 +61,10 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
         tiered = TieredCache(settings.cache, redis)
         await tiered.start()
         readiness = ReadinessProbe(connector, redis, tiered, limiter)
+        catalog = CatalogService(connector, tiered)
+        orders = order_service(settings, connector, catalog, shipping.purchases.store, redis)
         services = Services(
-            settings=settings, erp=connector, catalog=CatalogService(connector, tiered),
+            settings=settings, erp=connector, catalog=catalog, orders=orders,
             shipping=shipping, cache=tiered, limiter=limiter, auth=auth, readiness=readiness,
             metrics=MetricsExport(requests, lambda: {
                 "shipping": shipping.counters.snapshot, "cache": tiered.stats,
@@ -77,6 +79,7 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
         finally:
             readiness.draining = True
             router.unbind()
+            await orders.drain()
             await tiered.stop()
             await shipping.aclose()
             await connector.aclose()

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from carriers.idempotency import open_store
+from carriers.idempotency import IdempotencyStore, open_store
 from carriers.registry import CarrierRegistry
 from carriers.service import ShippingService
+from gateway.catalog import CatalogService
 from gateway.erp import build_connector
 from gateway.erp.base import ErpConnector
+from gateway.orders.records import OrderRecords
+from gateway.orders.reservations import LocalReservations, RedisReservations, Reservations
+from gateway.orders.service import OrderService
 from gateway.settings import RedisSettings, Settings
 
 
@@ -37,3 +41,17 @@ def shipping_service(settings: Settings, redis: aioredis.Redis | None) -> Shippi
     registry = CarrierRegistry.from_config(config.accounts)
     store = open_store(config.idempotency, redis=redis)
     return ShippingService.from_config(config, registry, store)
+
+
+def order_service(settings: Settings, erp: ErpConnector, catalog: CatalogService,
+                  store: IdempotencyStore, redis: aioredis.Redis | None) -> OrderService:
+    """Orders keep their idempotency records in the label records' store."""
+    config = settings.orders
+    records = OrderRecords(store, ttl_seconds=config.record_ttl_hours * 3600,
+                           lease_seconds=config.lease_seconds)
+    reservations: Reservations = (
+        RedisReservations(redis, prefix=config.redis_key_prefix,
+                          ttl_seconds=config.reservation_seconds,
+                          wait_seconds=config.reservation_wait_seconds)
+        if redis is not None else LocalReservations(config.reservation_wait_seconds))
+    return OrderService(erp, catalog, records, reservations, config)

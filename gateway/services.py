@@ -15,6 +15,7 @@ from carriers.service import ShippingService
 from gateway.catalog import CatalogService
 from gateway.erp.counting import CountingConnector
 from gateway.metrics import MetricsExport
+from gateway.orders.service import OrderService
 from gateway.routes.contracts import Contracts
 from gateway.routes.health import ReadinessProbe
 from gateway.settings import Settings, WebhookSource
@@ -29,6 +30,7 @@ class Services:
     # every connector is wrapped so that its calls are counted the same way
     erp: CountingConnector
     catalog: CatalogService
+    orders: OrderService
     shipping: ShippingService
     cache: TieredCache
     limiter: RateLimiter

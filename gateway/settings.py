@@ -31,6 +31,7 @@ from gateway.erp.demo import DemoConfig
 from gateway.erp.http_demo import HttpDemoConfig
 from gateway.erp.none import NoErpConfig
 from gateway.erp.tryton import TrytonConfig
+from gateway.orders.config import OrdersConfig
 from policies.auth import AuthConfig
 from policies.auth.config import DEFAULT_PUBLIC_PATHS
 from policies.compression import CompressionConfig
@@ -132,6 +133,8 @@ class Settings(_Section):
     # Required unless demo: ``accounts = []`` says there are none
     shipping: ShippingConfig | None = None
     cache: CacheConfig = CacheConfig()
+    # order checks: price tolerance, stock holds, idempotency records (on the label store)
+    orders: OrdersConfig = OrdersConfig()
     # plans and route groups; clients name their plan in [[auth.clients]]
     ratelimit: RateLimitConfig = Field(default_factory=default_rate_limits)
     # v1 and v2, both current unless configured deprecated with a sunset date

@@ -28,8 +28,10 @@ from gateway.erp.demo_catalog import WAREHOUSES, DemoCatalog
 
 
 class DemoOrderBook:
-    def __init__(self, data: DemoCatalog) -> None:
+    def __init__(self, data: DemoCatalog, *, refuse_oversell: bool = True) -> None:
         self.data = data
+        # False: confirm whatever is sent, as Tryton does (its sale line does not check stock)
+        self.refuse_oversell = refuse_oversell
         self.orders: dict[str, Order] = {}
         # (sku, warehouse) -> stock units committed to confirmed orders
         self.committed: defaultdict[tuple[str, str], Decimal] = defaultdict(Decimal)
@@ -60,7 +62,7 @@ class DemoOrderBook:
         stock = self.availability(list(needed))
         for sku, quantity in needed.items():
             here = {w.warehouse: w.available for w in stock[sku].warehouses}[order.warehouse]
-            if quantity > here:
+            if self.refuse_oversell and quantity > here:
                 raise OrderRefused(f"{order.warehouse} has {here} of {sku}, not {quantity}")
         for sku, quantity in needed.items():
             self.committed[(sku, order.warehouse)] += quantity

@@ -95,7 +95,7 @@ class FakeTryton:
                 return _result([{
                     "id": 9, "code": "SKU-1", "quantity": 4.0, "forecast_quantity": 4.0,
                     "sale_price_uom": Decimal("12.3400"), "list_price_used": Decimal("15.0000"),
-                    "customer_taxes_used": [], "sale_uom.": {"id": 1, "symbol": "u",
+                    "account_category": None, "sale_uom.": {"id": 1, "symbol": "u",
                                                              "factor": 1.0},
                     "default_uom.": {"id": 1, "symbol": "u", "factor": 1.0},
                 }])

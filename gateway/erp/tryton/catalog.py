@@ -30,6 +30,8 @@ class Catalog:
     currencies: dict[int, str]  # id -> ISO code
     default_price_list: PriceListRef | None
     fetched_at: float
+    # every location inside a reported warehouse -> that warehouse's id
+    locations: dict[int, int]
 
     def warehouse_id(self, code: str) -> int | None:
         return next((wh_id for wh_code, wh_id in self.warehouses if wh_code == code), None)
@@ -99,7 +101,13 @@ class CatalogReader:
             wire.bad("company currency has no code")
         settings = wire.rows(configuration)
         default = price_list_ref(settings[0].get("sale_price_list.")) if settings else None
+        trees = await wire.gather([
+            session.search_read("stock.location", [("parent", "child_of", [found[code]])],
+                                ["id"]) for code in wanted])
+        locations = {row["id"]: found[code] for code, tree in zip(wanted, trees, strict=True)
+                     for row in wire.rows(tree, "id")}
         return Catalog(
+            locations=locations,
             warehouses=tuple((code, found[code]) for code in wanted),
             company=company,
             currency_id=currency_id,

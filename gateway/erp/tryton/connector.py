@@ -125,7 +125,7 @@ class TrytonConnector:
         receipts, *per_warehouse = await wire.gather(calls)
         return mapping.availability(
             skus, warehouses, per_warehouse[0::2], per_warehouse[1::2],
-            mapping.earliest_receipts(receipts))
+            mapping.earliest_receipts(receipts, catalog.locations))
 
     # -- prices ----------------------------------------------------------------------------
 
@@ -145,10 +145,14 @@ class TrytonConnector:
         products = mapping.products(await session.search_read(
             "product.product", [("code", "in", skus)], mapping.PRODUCT_FIELDS, context))
         price_list = party.price_list
+        tax_included = bool(price_list and price_list.tax_included)
+        if tax_included:
+            categories = sorted({p.category for p in products.values() if p.category})
+            products = mapping.with_taxes(products, await session.call(
+                "model.product.category.read", [categories, ["customer_taxes_used"]]))
         if price_list is not None:
             context["price_list"] = price_list.id
-        groups = list(mapping.price_groups(
-            quantities, products, bool(price_list and price_list.tax_included)).items())
+        groups = list(mapping.price_groups(quantities, products, tax_included).items())
         results = await wire.gather([
             session.search_read(
                 "product.product", [("code", "in", group)], mapping.PRICE_FIELDS,

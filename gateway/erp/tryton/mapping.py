@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -29,7 +29,7 @@ from gateway.erp.tryton.catalog import Catalog, PriceListRef, price_list_ref
 
 STOCK_FIELDS = ["code", "quantity", "default_uom.symbol"]
 FREE_FIELDS = ["code", "quantity", "forecast_quantity"]
-RECEIPT_FIELDS = ["product", "planned_date", "internal_quantity", "to_location.warehouse"]
+RECEIPT_FIELDS = ["product", "planned_date", "internal_quantity", "to_location"]
 
 
 def receipts_domain(skus: Sequence[str], warehouse_ids: Sequence[int]) -> list[Any]:
@@ -43,12 +43,13 @@ def receipts_domain(skus: Sequence[str], warehouse_ids: Sequence[int]) -> list[A
     ]
 
 
-def earliest_receipts(rows: Any) -> dict[tuple[int, int], tuple[dt.date, Decimal]]:
-    """(warehouse id, product id) -> earliest planned date and the quantity due that day."""
+def earliest_receipts(rows: Any, locations: Mapping[int, int]
+                      ) -> dict[tuple[int, int], tuple[dt.date, Decimal]]:
+    """(warehouse id, product id) -> earliest planned date and the quantity due that day;
+    ``locations`` maps each location inside a warehouse to the warehouse."""
     earliest: dict[tuple[int, int], tuple[dt.date, Decimal]] = {}
-    for row in wire.rows(rows, "product", "planned_date", "internal_quantity"):
-        target = row.get("to_location.") or {}
-        warehouse = target.get("warehouse") if isinstance(target, dict) else None
+    for row in wire.rows(rows, "product", "planned_date", "internal_quantity", "to_location"):
+        warehouse = locations.get(row["to_location"])
         date = row["planned_date"]
         if not isinstance(warehouse, int):
             continue  # a location outside every warehouse
@@ -116,7 +117,7 @@ def _code_of(warehouses: Sequence[tuple[str, int]], wh_id: int) -> str:
 
 PARTY_FIELDS = ["code", "sale_price_list.name", "sale_price_list.tax_included",
                 "customer_currency"]
-PRODUCT_FIELDS = ["code", "sale_price_uom", "list_price_used", "customer_taxes_used",
+PRODUCT_FIELDS = ["code", "sale_price_uom", "list_price_used", "account_category",
                   "sale_uom.symbol", "sale_uom.factor", "default_uom.factor"]
 PRICE_FIELDS = ["code", "sale_price_uom"]
 
@@ -154,9 +155,11 @@ class Product:
     code: str
     unit: str
     stock_units: Decimal
-    taxes: tuple[int, ...]
+    # the accounting category, whose customer taxes a sale line applies
+    category: int | None
     # list price in the sale unit and the customer's currency
     list_price: Decimal | None
+    taxes: tuple[int, ...] = ()
 
 
 def products(rows: Any) -> dict[str, Product]:
@@ -180,11 +183,20 @@ def products(rows: Any) -> dict[str, Product]:
             code=row["code"],
             unit=str(sale_uom.get("symbol") or "unit") if isinstance(sale_uom, dict) else "unit",
             stock_units=ratio.normalize(),
-            taxes=tuple(sorted(t for t in row.get("customer_taxes_used") or ()
-                               if isinstance(t, int))),
+            category=row.get("account_category") if isinstance(
+                row.get("account_category"), int) else None,
             list_price=list_price if isinstance(list_price, Decimal) else None,
         )
     return out
+
+
+def with_taxes(found: Mapping[str, Product], categories: Any) -> dict[str, Product]:
+    """The products with their category's customer taxes (``customer_taxes_used``)."""
+    taxes = {row["id"]: tuple(sorted(t for t in row["customer_taxes_used"] or ()
+                                     if isinstance(t, int)))
+             for row in wire.rows(categories, "id", "customer_taxes_used")}
+    return {code: replace(product, taxes=taxes.get(product.category or 0, ()))
+            for code, product in found.items()}
 
 
 def _decimal(value: Any) -> Decimal | None:
