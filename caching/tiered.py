@@ -6,6 +6,11 @@ and refreshed in the background; everything else is forwarded. Forwarded keys
 go through single-flight on this replica and a short Redis fill lock across
 replicas (caching.fill); the upstream sees one call with all keys a request leads.
 
+Background refreshes are bounded: at most ``max_refreshes`` run at once per replica, and
+stale keys that come in while every slot is busy join one pending refresh per data class
+and fetch function (a stale re-read of 34 SKUs, one request each, is one or two upstream
+calls, not 34 concurrent ones).
+
 Clocks: the wall clock dates entries (ages are shared across replicas through
 L2), the monotonic clock expires L1; both are injectable. Waiting and backoff
 use the event loop's own clock.
@@ -37,6 +42,16 @@ from caching.types import Fetch
 log = logging.getLogger(__name__)
 
 
+@dataclass(slots=True)
+class _PendingRefresh:
+    """Stale keys waiting for a refresh slot; later stale keys join until it starts."""
+
+    policy: FreshnessPolicy
+    entries: dict[str, Entry]
+    futures: dict[str, asyncio.Future[Outcome]]
+    started: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class InvalidationResult:
     l1_evicted: int  # entries dropped from this replica's L1
@@ -52,6 +67,7 @@ class TieredCache:
         *,
         wall_clock: Callable[[], float] = time.time,
         monotonic_clock: Callable[[], float] = time.monotonic,
+        max_refreshes: int = 4,
     ) -> None:
         self.config = config
         self.counters = Counters()
@@ -63,6 +79,9 @@ class TieredCache:
         self._filler = Filler(config, self._l1, self._l2, self._flights, self._invalidations,
                               self.counters, wall_clock)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._max_refreshes = max(1, max_refreshes)
+        self._refresh_slots: asyncio.Semaphore | None = None  # made on the running loop
+        self._pending_refresh: dict[tuple[str, Fetch], _PendingRefresh] = {}
         self._origin = uuid.uuid4().hex
         self._subscriber: InvalidationSubscriber | None = None
 
@@ -113,6 +132,7 @@ class TieredCache:
             "l1_entries": len(self._l1),
             "in_flight": len(self._flights),
             "background_tasks": len(self._tasks),
+            "refreshes_waiting": sum(len(p.futures) for p in self._pending_refresh.values()),
             "degraded": int(self.degraded),
         }
 
@@ -221,8 +241,33 @@ class TieredCache:
         led, _ = self._flights.claim((data_class, k) for k in idle)
         self.counters.refreshes += len(led)
         futures = {k: f for (_, k), f in led.items()}
-        self._spawn(self._filler.run(data_class, policy, entries, fetch, futures),
-                    f"cache-refresh:{data_class}")
+        slot = (data_class, fetch)
+        pending = self._pending_refresh.get(slot)
+        if pending is not None and not pending.started:
+            pending.entries.update({k: entries[k] for k in futures})
+            pending.futures.update(futures)
+            return
+        pending = _PendingRefresh(policy, {k: entries[k] for k in futures}, futures)
+        self._pending_refresh[slot] = pending
+        self._spawn(self._refresh(slot, pending), f"cache-refresh:{data_class}")
+
+    async def _refresh(self, slot: tuple[str, Fetch], pending: _PendingRefresh) -> None:
+        if self._refresh_slots is None:
+            self._refresh_slots = asyncio.Semaphore(self._max_refreshes)
+        try:
+            async with self._refresh_slots:
+                pending.started = True
+                if self._pending_refresh.get(slot) is pending:
+                    del self._pending_refresh[slot]
+                await self._filler.run(slot[0], pending.policy, pending.entries, slot[1],
+                                       pending.futures)
+        except asyncio.CancelledError:
+            if not pending.started:  # cancelled while waiting for a slot
+                for key, future in pending.futures.items():
+                    self._flights.abandon((slot[0], key), future)
+                if self._pending_refresh.get(slot) is pending:
+                    del self._pending_refresh[slot]
+            raise
 
     async def _forward(
         self,

@@ -10,6 +10,7 @@ at shutdown. The embedded demo is a ``Settings`` value like any other
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from functools import cache
 
@@ -20,7 +21,7 @@ from caching import TieredCache
 from gateway.catalog import CatalogService
 from gateway.dispatch import Router
 from gateway.edge import edge_middleware
-from gateway.erp.base import ErpConnector
+from gateway.erp.base import ErpConnector, ErpError, connect_check
 from gateway.erp.counting import CountingConnector
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.metrics import MetricsExport, RequestMetrics
@@ -36,11 +37,23 @@ from policies.limits import HeaderBoundsGate
 from policies.ratelimit import RateLimiter, RateLimitGate
 from policies.versioning import VersionGate
 
+log = logging.getLogger("gateway")
+
 
 @cache
 def _contracts() -> Contracts:
     # the documents depend on the table alone: render them once per process
     return Contracts(operations())
+
+
+async def _announce_erp(connector: ErpConnector) -> None:
+    """Say at start-up whether the ERP can be used (wrong credentials must not go unseen);
+    the gateway starts either way and serves what it can."""
+    try:
+        log.info("ERP ready: %s", await connect_check(connector))
+    except ErpError as exc:
+        log.error("ERP NOT USABLE at start-up (%s): %s; requests needing it fail until it "
+                  "recovers (failed logins are retried with back-off)", connector.name, exc)
 
 
 def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starlette:
@@ -57,6 +70,7 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         connector = CountingConnector(erp or erp_connector(settings))
+        await _announce_erp(connector)
         shipping = shipping_service(settings, redis)
         tiered = TieredCache(settings.cache, redis)
         await tiered.start()

@@ -88,12 +88,32 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _check_config(args: argparse.Namespace) -> int:
     try:
-        load_settings(args.file)
+        settings = load_settings(args.file)
     except ConfigError as exc:
         print(f"{exc.source}: invalid", file=sys.stderr)
         for path, message in exc.errors:
             print(f"  {path}: {message}", file=sys.stderr)
         return 1
+    if args.connect:
+        import asyncio
+
+        from gateway.erp import build_connector
+        from gateway.erp.base import ErpError, connect_check
+
+        async def connect() -> str:
+            connector = build_connector(settings.erp)
+            try:
+                return await connect_check(connector)
+            finally:
+                await connector.aclose()
+
+        try:
+            reached = asyncio.run(connect())
+        except ErpError as exc:
+            print(f"{args.file}: valid, but the ERP cannot be used: {exc}", file=sys.stderr)
+            return 1
+        print(f"{args.file}: ok; {reached}")
+        return 0
     print(f"{args.file}: ok")
     return 0
 
@@ -135,6 +155,8 @@ def parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate a config file")
     check.add_argument("file")
+    check.add_argument("--connect", action="store_true",
+                       help="also log in to the ERP (exit 1 with the reason when it fails)")
     check.set_defaults(run=_check_config)
 
     demo = sub.add_parser("demo-erp", help="the demo ERP as its own HTTP process")

@@ -241,3 +241,20 @@ class ErpConnector(Protocol):
     async def aclose(self) -> None:
         """Release pooled connections."""
         ...
+
+
+@runtime_checkable
+class LoginCheck(Protocol):
+    """Connectors that log in: prove the credentials now and say as whom."""
+
+    async def check_login(self) -> str:
+        ...
+
+
+async def connect_check(connector: ErpConnector) -> str:
+    """Log in (or ask the ERP's health) now; what was reached, or an ``ErpError``."""
+    inner = getattr(connector, "inner", connector)  # a counting wrapper
+    if isinstance(inner, LoginCheck):
+        return await inner.check_login()
+    await connector.health()
+    return f"the {connector.name} ERP answers"

@@ -15,8 +15,23 @@ from typing import Any
 WAREHOUSES = ("WH", "WH2")
 SKUS = ("SKU-001", "SKU-002", "SKU-003", "SKU-004")
 CONTRACT_CUSTOMER = "C-ACME"
+# has no list of its own: a sale uses the sale configuration's default list
 PLAIN_CUSTOMER = "C-WALKIN"
 PRICE_LIST_NAME = "ACME contract"
+DEFAULT_LIST_NAME = "Default 5% off"
+# billed in EUR by a USD company
+EURO_CUSTOMER = "C-EURO"
+# on a tax-included list (gross prices; the sale line carries the net price)
+GROSS_CUSTOMER = "C-SHOP"
+# on a cost-based list: products without a list price still get a price
+COST_CUSTOMER = "C-COST"
+TAXED_SKU = "SKU-TAX"  # 20 % customer tax through its accounting category
+DOZEN_SKU = "EGG-12"  # sold per dozen, stocked per unit
+NO_LIST_PRICE_SKU = "SKU-NOLIST"  # no list price, a cost price
+SPACED_SKU = "HOSE 1/2"
+LAST_UNIT_SKU = "SKU-LAST"  # one unit in WH storage
+ORDER_SKU = "SKU-ORD"  # 50 units in WH storage, for orders
+AWKWARD_SKUS = (TAXED_SKU, DOZEN_SKU, NO_LIST_PRICE_SKU, SPACED_SKU, LAST_UNIT_SKU, ORDER_SKU)
 
 
 @dataclass
@@ -164,4 +179,109 @@ def seed(config: Any) -> Seeded:
     acme.sale_price_list = price_list
     acme.save()
     out.customers = {CONTRACT_CUSTOMER: acme.id, PLAIN_CUSTOMER: walkin.id}
+    _seed_awkward(out, config, wh, supplier, unit, usd)
     return out
+
+
+def _seed_awkward(out: Seeded, config: Any, wh: Any, supplier: Any, unit: Any,
+                  usd: Any) -> None:
+    """The cases real catalogs have: another currency, a tax-included list, a default
+    list, a product sold per dozen, one without list price, a code with a space and a
+    slash; and a country for ship-to addresses."""
+    from proteus import Model
+    from trytond.modules.account.tests.tools import create_chart, create_tax, get_accounts
+
+    Currency = Model.get("currency.currency")
+    CurrencyRate = Model.get("currency.currency.rate")
+    eur = Currency(name="Euro", symbol="€", code="EUR", rounding=Decimal("0.01"))
+    eur.save()
+    CurrencyRate(date=dt.date(2000, 1, 1), rate=Decimal("0.9"), currency=eur).save()
+    Country = Model.get("country.country")
+    Country(name="United States", code="US").save()
+
+    Company = Model.get("company.company")
+    company, = Company.find()
+    create_chart(company)
+    accounts = get_accounts(company)
+    tax = create_tax(Decimal("0.20"))
+    tax.save()
+    Category = Model.get("product.category")
+    taxed = Category(name="Taxed goods", accounting=True)
+    taxed.account_revenue = accounts["revenue"]
+    taxed.customer_taxes.append(tax)
+    taxed.save()
+
+    Uom = Model.get("product.uom")
+    dozen = Uom(name="Dozen", symbol="dz", category=unit.category, digits=0,
+                rounding=Decimal(1))
+    dozen.factor = 12.0
+    dozen.save()
+
+    Template = Model.get("product.template")
+    made: dict[str, Any] = {}
+    for sku, list_price, sale_uom, category in (
+        (TAXED_SKU, Decimal("24.9000"), unit, taxed),
+        (DOZEN_SKU, Decimal("0.3000"), dozen, None),
+        (NO_LIST_PRICE_SKU, None, unit, None),
+        (SPACED_SKU, Decimal("7.4500"), unit, None),
+        (LAST_UNIT_SKU, Decimal("50.0000"), unit, None),
+        (ORDER_SKU, Decimal("10.0000"), unit, None),
+    ):
+        template = Template(name=f"Product {sku}", type="goods", default_uom=unit)
+        template.salable = True
+        template.sale_uom = sale_uom
+        template.list_price = list_price
+        if category is not None:
+            template.account_category = category
+        product = template.products[0]
+        product.suffix_code = sku
+        product.cost_price = Decimal("10.0000")
+        template.save()
+        made[sku] = template.products[0]
+    out.products.update({sku: p.id for sku, p in made.items()})
+
+    Move = Model.get("stock.move")
+    moves = []
+    for sku, qty in ((DOZEN_SKU, 120), (SPACED_SKU, 8), (LAST_UNIT_SKU, 1), (ORDER_SKU, 50),
+                     (TAXED_SKU, 5)):
+        m = Move(product=made[sku], from_location=supplier, to_location=wh.storage_location,
+                 unit=unit, effective_date=out.today - dt.timedelta(days=1))
+        m.quantity = qty
+        m.unit_price = Decimal("1.0000")
+        m.currency = usd
+        moves.append(m)
+    for m in moves:
+        m.save()
+    Move.click(moves, "do")
+
+    PriceList = Model.get("product.price_list")
+    default = PriceList(name=DEFAULT_LIST_NAME, price="list_price")
+    default.lines.new().formula = "list_price * 0.95"
+    default.save()
+    gross = PriceList(name="Shop incl. VAT", price="list_price", tax_included=True)
+    gross.lines.new().formula = "list_price * 1.2"
+    gross.save()
+    cost = PriceList(name="Cost plus 50", price="cost_price")
+    cost.lines.new().formula = "unit_price * 1.5"
+    cost.save()
+
+    Party = Model.get("party.party")
+    Configuration = Model.get("sale.configuration")
+    customers = {}
+    for code, name, plist, currency in (
+        (EURO_CUSTOMER, "Euro Retail SA", None, eur),
+        (GROSS_CUSTOMER, "Corner Shop", gross, None),
+        (COST_CUSTOMER, "Cost Partner", cost, None),
+    ):
+        party = Party(name=name, code=code)
+        party.sale_price_list = plist
+        if currency is not None:
+            party.customer_currency = currency
+        party.save()
+        customers[code] = party.id
+    out.customers.update(customers)
+    sale_config = Configuration(1)
+    sale_config.sale_price_list = default
+    # invoices are not this tier's business: no revenue accounts needed on confirmation
+    sale_config.sale_invoice_method = "manual"
+    sale_config.save()

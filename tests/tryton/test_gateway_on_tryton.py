@@ -54,6 +54,7 @@ async def test_contract_price_through_the_gateway_is_trytons_and_differs_from_li
     assert contract_price == _draft_sale_line_price(tryton_server, CONTRACT_CUSTOMER,
                                                     "SKU-001", 10)
     assert contract_price != _list_price(tryton_server, "SKU-001")
-    assert Decimal(plain.json()["unit_price"]["amount"]) == _list_price(tryton_server, "SKU-001")
+    assert Decimal(plain.json()["unit_price"]["amount"]) == _draft_sale_line_price(
+        tryton_server, PLAIN_CUSTOMER, "SKU-001", 10)
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"

@@ -19,12 +19,14 @@ from gateway.erp.base import (
     ErpConnector,
     ErpUnavailable,
     PriceItem,
+    PriceQuote,
     UnknownCustomer,
 )
 from gateway.erp.tryton import TrytonConnector
 from tests.tryton.conftest import RecordingTransport, TrytonServer
 from tests.tryton.seed import (
     CONTRACT_CUSTOMER,
+    DEFAULT_LIST_NAME,
     PLAIN_CUSTOMER,
     PRICE_LIST_NAME,
     SKUS,
@@ -158,7 +160,19 @@ async def test_availability_costs_the_same_rpcs_for_one_sku_or_many(
     await connector.availability([*SKUS, "SKU-X1", "SKU-X2"])
 
     assert recorder.methods == one
-    assert len(one) == 3 * len(WAREHOUSES)
+    # per warehouse: on hand, free stock; once for all: planned receipts
+    assert len(one) == 2 * len(WAREHOUSES) + 1
+
+
+async def test_concurrent_stock_reads_share_one_batch_of_rpcs(
+    connector: TrytonConnector, recorder: RecordingTransport
+) -> None:
+    await connector.health()
+    recorder.methods.clear()
+    results = await asyncio.gather(*(connector.availability([sku]) for sku in SKUS))
+
+    assert [list(r) for r in results] == [[sku] for sku in SKUS]
+    assert len(recorder.methods) == 2 * len(WAREHOUSES) + 1
 
 
 async def test_configured_warehouses_restrict_and_order_the_report(
@@ -224,17 +238,18 @@ async def test_quantity_break_applies_from_ten(
     assert quotes["SKU-002"].unit_price == Decimal("28.4000")  # 35.5 * 0.8
 
 
-async def test_customer_without_price_list_pays_list_price(
+async def test_customer_without_price_list_pays_the_configured_default_list(
     connector: TrytonConnector, tryton_server: TrytonServer
 ) -> None:
     quotes = await connector.prices(PLAIN_CUSTOMER, [PriceItem("SKU-003", Decimal(50))])
 
     quote = quotes["SKU-003"]
-    assert quote.price_list is None
-    assert quote.unit_price == quote.list_price == _list_price(tryton_server, "SKU-003")
+    assert isinstance(quote, PriceQuote)
+    assert quote.price_list == DEFAULT_LIST_NAME
+    assert quote.list_price == _list_price(tryton_server, "SKU-003")
     assert quote.unit_price == _draft_sale_line_price(
         tryton_server, PLAIN_CUSTOMER, "SKU-003", 50
-    )
+    ) != quote.list_price
 
 
 async def test_unknown_sku_is_absent_from_prices(connector: TrytonConnector) -> None:

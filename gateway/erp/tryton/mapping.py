@@ -255,12 +255,14 @@ def channel_comment(channel: str) -> str:
 
 
 def sale_values(order: NewOrder, party_id: int, warehouse_id: int, address_id: int,
-                currency_id: int, products: Mapping[str, int], price_list: int | None
-                ) -> dict[str, Any]:
-    """``sale.sale`` create values: lines priced as quoted, shipped from one warehouse."""
+                currency_id: int, products: Mapping[str, tuple[int, int]],
+                price_list: int | None) -> dict[str, Any]:
+    """``sale.sale`` create values: lines in the sale unit (``products``: SKU -> product
+    id and sale unit id), priced as quoted, shipped from one warehouse."""
     lines = [["create", [{
         "type": "line",
-        "product": products[line.sku],
+        "product": products[line.sku][0],
+        "unit": products[line.sku][1],
         "quantity": float(line.quantity),
         "unit_price": line.unit_price,
     } for line in order.lines]]]

@@ -43,7 +43,8 @@ class TrytonOrders:
         parties, products, countries = await wire.gather([
             session.search_read("party.party", [("code", "=", order.customer)],
                                 ["code", "sale_price_list", "customer_currency"], limit=1),
-            session.search_read("product.product", [("code", "in", skus)], ["code"]),
+            session.search_read("product.product", [("code", "in", skus)],
+                                ["code", "sale_uom"]),
             session.search_read("country.country", [("code", "=", order.ship_to.country)],
                                 ["code"], limit=1),
         ])
@@ -51,6 +52,7 @@ class TrytonOrders:
             raise UnknownCustomer(order.customer)
         party = wire.rows(parties, "id")[0]
         by_code = {code: product_id for product_id, code in wire.product_codes(products).items()}
+        units = {row["id"]: row["sale_uom"] for row in wire.rows(products, "id", "sale_uom")}
         unknown = [sku for sku in skus if sku not in by_code]
         if unknown:
             raise OrderRefused(f"Tryton does not know {', '.join(unknown)}")
@@ -60,7 +62,9 @@ class TrytonOrders:
             catalog.default_price_list.id if catalog.default_price_list else None)
         values = mapping.sale_values(
             order, party["id"], warehouse, address,
-            party.get("customer_currency") or catalog.currency_id, by_code, price_list)
+            party.get("customer_currency") or catalog.currency_id,
+            {sku: (product_id, units[product_id]) for sku, product_id in by_code.items()},
+            price_list)
         created = await session.call("model.sale.sale.create", [[values]])
         if not isinstance(created, list) or len(created) != 1 or not isinstance(created[0], int):
             wire.bad("sale.sale.create did not return one id")

@@ -83,10 +83,12 @@ def decode_response(body: bytes, method: str) -> Any:
 
 
 def _fault_message(error: object) -> str:
-    # UserError args are (message, description, …); other exceptions (str, traceback)
+    # trytond sends [exception class, exception args]: a UserError's args are
+    # (message, description, …); other exceptions carry (str, traceback)
+    if isinstance(error, list) and len(error) >= 2 and isinstance(error[1], list) and error[1]:
+        return f"{error[0]}: {error[1][0]}"[:300]
     first = error[0] if isinstance(error, list) and error else error
     return str(first)[:200]
-
 
 
 def status_error(response: httpx.Response, method: str, config: TrytonConfig) -> ErpError:
