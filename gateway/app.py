@@ -21,7 +21,7 @@ from caching import TieredCache
 from gateway.catalog import CatalogService
 from gateway.dispatch import Router
 from gateway.edge import edge_middleware
-from gateway.erp.base import ErpConnector, ErpError, connect_check
+from gateway.erp.base import ErpConnector, ErpError, LoginCheck, connect_check
 from gateway.erp.counting import CountingConnector
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.metrics import MetricsExport, RequestMetrics
@@ -46,9 +46,11 @@ def _contracts() -> Contracts:
     return Contracts(operations())
 
 
-async def _announce_erp(connector: ErpConnector) -> None:
-    """Say at start-up whether the ERP can be used (wrong credentials must not go unseen);
-    the gateway starts either way and serves what it can."""
+async def _announce_erp(connector: CountingConnector) -> None:
+    """For an ERP that takes credentials, log in at start-up and say whether it worked
+    (wrong credentials must not go unseen); the gateway starts either way."""
+    if not isinstance(connector.inner, LoginCheck):
+        return
     try:
         log.info("ERP ready: %s", await connect_check(connector))
     except ErpError as exc:
@@ -93,7 +95,7 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
         finally:
             readiness.draining = True
             router.unbind()
-            await orders.drain()
+            await orders.aclose()
             await tiered.stop()
             await shipping.aclose()
             await connector.aclose()

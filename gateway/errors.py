@@ -6,6 +6,8 @@ never catch and re-wrap)::
     policies.problems.Problem            its own status (it is already a problem)
     gateway.erp.base.ErpError            502 upstream-bad-response
     ├── UnknownCustomer                  404 not-found
+    ├── OrderNotFound                    404 not-found (or not the caller's order)
+    ├── OrderRefused                     409 conflict (the ERP's words)
     ├── ErpUnavailable                   503 upstream-unavailable (+ Retry-After)
     ├── ErpTimeout                       504 upstream-timeout (+ Retry-After)
     └── ErpBadResponse                   502 upstream-bad-response
@@ -52,6 +54,8 @@ from gateway.erp.base import (
     ErpError,
     ErpTimeout,
     ErpUnavailable,
+    OrderNotFound,
+    OrderRefused,
     UnknownCustomer,
 )
 from policies.problems import (
@@ -94,6 +98,8 @@ def _carrier_refused(exc: CarrierRejected | CapabilityMissing) -> Problem:
 # exception type → the problem it is; read by problem_for along the exception's MRO
 PROBLEMS: dict[type[BaseException], Callable[[Any], Problem]] = {
     UnknownCustomer: lambda exc: NotFound(_message(exc)),
+    OrderNotFound: lambda exc: NotFound(_message(exc)),
+    OrderRefused: lambda exc: Conflict(f"the ERP refused: {exc}"),
     ErpTimeout: lambda exc: GatewayTimeout(f"the ERP did not answer in time: {exc}",
                                            retry_after=exc.retry_after),
     ErpUnavailable: lambda exc: ServiceUnavailable(f"the ERP is unavailable: {exc}",

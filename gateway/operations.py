@@ -21,7 +21,17 @@ from pydantic import BaseModel
 from carriers.models import Label, LabelRequest, RateRequest, Tracking, VoidResult
 from carriers.service import RateShopResult
 from gateway.contracts.generator import CONTRACTS_TAG
-from gateway.routes import admin, auth, cache_admin, catalog, contracts, health, shipping
+from gateway.orders.models import OrderOut, OrderPath, OrderRequest
+from gateway.routes import (
+    admin,
+    auth,
+    cache_admin,
+    catalog,
+    contracts,
+    health,
+    orders,
+    shipping,
+)
 from gateway.schemas.admin import ChangeNotice, PurgeRequest, PurgeResult
 from gateway.schemas.common import InventoryQuery, PriceQuery, PricesQuery, SkuPath
 from gateway.schemas.headers import IdempotencyHeaders
@@ -150,7 +160,9 @@ def _catalog(version: str) -> list[Operation]:
                   "Customer price of one SKU at a quantity" if v1 else
                   "Customer price of one SKU at a quantity, money as decimal strings", "prices",
                   version=version, scope="prices:read", group="prices", path_params=SkuPath,
-                  query=PriceQuery, response=PriceV1 if v1 else PriceV2, problems=(503, 504),
+                  # 400: a query parameter with control characters
+                  query=PriceQuery, response=PriceV1 if v1 else PriceV2,
+                  problems=(400, 503, 504),
                   cached=True),
         Operation(f"queryPrices{V}", "POST", f"/{version}/prices/query",
                   partial(catalog.query_prices, render=price),
@@ -199,6 +211,39 @@ def _shipping(version: str) -> list[Operation]:
     ]
 
 
+def _orders(version: str) -> list[Operation]:
+    V = version.upper()
+    return [
+        Operation(f"placeOrder{V}", "POST", f"/{version}/orders",
+                  partial(orders.place_order, location=f"/{version}/orders/"),
+                  "Place a sales order in the ERP, exactly once per Idempotency-Key", "orders",
+                  version=version, scope="orders:write", body=OrderRequest,
+                  headers=IdempotencyHeaders, response=OrderOut, status=201,
+                  problems=(409, 503, 504),
+                  description="Availability and prices are read fresh from the ERP (never "
+                  "the cache) while the order's stock is held, so two channels ordering the "
+                  "last unit get one order and one refusal. 409 names every line that would "
+                  "oversell with what is available, or every line whose unit_price differs "
+                  "from the ERP's by more than the tolerance (both prices). The order is "
+                  "created in the ERP and confirmed; a retry with the same key answers the "
+                  "same order (Idempotent-Replayed: true), another body with that key is 422, "
+                  "and a retry after a lost answer finds the order by its reference instead "
+                  "of creating a second one. An accepted order evicts its SKUs' cached "
+                  "availability on every replica."),
+        Operation(f"getOrder{V}", "GET", f"/{version}/orders/{{order_id}}", orders.get_order,
+                  "The ERP's state of one of the caller's orders, with shipments and tracking",
+                  "orders", version=version, scope="orders:read", path_params=OrderPath,
+                  response=OrderOut, problems=(503, 504),
+                  description="Another client's order is not found (404)."),
+        Operation(f"cancelOrder{V}", "POST", f"/{version}/orders/{{order_id}}/cancel",
+                  orders.cancel_order, "Cancel one of the caller's orders where the ERP allows",
+                  "orders", version=version, scope="orders:write", path_params=OrderPath,
+                  response=OrderOut, problems=(409, 503, 504),
+                  description="409 with the ERP's reason when it will not cancel (the order "
+                  "is already shipping)."),
+    ]
+
+
 CONTRACTS = [
     Operation("getOpenApiDocument", "GET", "/openapi/{version}.json",
               contracts.openapi_document,
@@ -214,5 +259,5 @@ CONTRACTS = [
 
 def operations() -> list[Operation]:
     """Every operation, storefront reads (the hot path) first."""
-    return [*_catalog("v1"), *_catalog("v2"), *_shipping("v1"), *_shipping("v2"), *HEALTH,
-            *AUTH, *ADMIN, *CONTRACTS]
+    return [*_catalog("v1"), *_catalog("v2"), *_shipping("v1"), *_shipping("v2"),
+            *_orders("v1"), *_orders("v2"), *HEALTH, *AUTH, *ADMIN, *CONTRACTS]

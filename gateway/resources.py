@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import redis.asyncio as aioredis
 
 from carriers.idempotency import IdempotencyStore, open_store
+from carriers.idempotency_sqlite import SqliteIdempotencyStore
 from carriers.registry import CarrierRegistry
 from carriers.service import ShippingService
 from gateway.catalog import CatalogService
 from gateway.erp import build_connector
 from gateway.erp.base import ErpConnector
+from gateway.erp.demo import DemoConfig
 from gateway.orders.records import OrderRecords
 from gateway.orders.reservations import LocalReservations, RedisReservations, Reservations
 from gateway.orders.service import OrderService
@@ -45,8 +51,17 @@ def shipping_service(settings: Settings, redis: aioredis.Redis | None) -> Shippi
 
 def order_service(settings: Settings, erp: ErpConnector, catalog: CatalogService,
                   store: IdempotencyStore, redis: aioredis.Redis | None) -> OrderService:
-    """Orders keep their idempotency records in the label records' store."""
+    """Orders keep their idempotency records in the label records' store; on the in-process
+    demo ERP, whose orders live in memory, in a store that lives as long as the app."""
     config = settings.orders
+    on_close = None
+    if isinstance(settings.erp, DemoConfig):
+        folder = Path(tempfile.mkdtemp(prefix="erp-gateway-demo-orders-"))
+        store = owned = SqliteIdempotencyStore(folder / "orders.sqlite3")
+
+        async def on_close() -> None:
+            await owned.aclose()
+            shutil.rmtree(folder, ignore_errors=True)
     records = OrderRecords(store, ttl_seconds=config.record_ttl_hours * 3600,
                            lease_seconds=config.lease_seconds)
     reservations: Reservations = (
@@ -54,4 +69,4 @@ def order_service(settings: Settings, erp: ErpConnector, catalog: CatalogService
                           ttl_seconds=config.reservation_seconds,
                           wait_seconds=config.reservation_wait_seconds)
         if redis is not None else LocalReservations(config.reservation_wait_seconds))
-    return OrderService(erp, catalog, records, reservations, config)
+    return OrderService(erp, catalog, records, reservations, config, on_close=on_close)

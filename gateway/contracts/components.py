@@ -22,6 +22,8 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "prices:read": "Read customer prices",
     "shipping:rate": "Rate-shop shipments across carriers",
     "labels:write": "Buy, reprint and void shipping labels",
+    "orders:read": "Read the caller's own sales orders",
+    "orders:write": "Place and cancel sales orders",
     "tracking:read": "Track parcels",
     "admin": "Operate the gateway (metrics, cache purge, breaker status)",
 }

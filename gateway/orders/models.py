@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from carriers.models import Address
-from gateway.api.common import CustomerId, Quantity, Sku, WarehouseId
 from gateway.erp import base
+from gateway.schemas.common import CustomerId, Quantity, Sku, WarehouseId
 
 DecimalString = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$", examples=["12.50"])]
 Reference = Annotated[str, Field(pattern=r"^[\x21-\x7e]([\x20-\x7e]{0,62}[\x21-\x7e])?$",

@@ -21,11 +21,15 @@ turns ``unknown`` and the retry looks the order up by the channel's reference.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from carriers.idempotency import IdempotencyRecord, RecordState, fingerprint
+from carriers.idempotency import (
+    IdempotencyRecord,
+    RecordState,
+    fingerprint,
+)
 from gateway.catalog import CatalogService, stock_tags
 from gateway.erp.base import (
     Address,
@@ -65,8 +69,10 @@ def _field_error(pointer: str, detail: str) -> dict[str, str]:
 
 class OrderService:
     def __init__(self, erp: ErpConnector, catalog: CatalogService, records: OrderRecords,
-                 reservations: Reservations, config: OrdersConfig) -> None:
+                 reservations: Reservations, config: OrdersConfig, *,
+                 on_close: Callable[[], Awaitable[None]] | None = None) -> None:
         self.erp = erp
+        self._on_close = on_close
         self.catalog = catalog
         self.records = records
         self.reservations = reservations
@@ -244,6 +250,12 @@ class OrderService:
         """Wait for order placements whose callers went away."""
         if self._tasks:
             await asyncio.wait(set(self._tasks))
+
+    async def aclose(self) -> None:
+        """Drain, then release what the service was built with (``on_close``)."""
+        await self.drain()
+        if self._on_close is not None:
+            await self._on_close()
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from gateway.api.v1 import PriceError
+from gateway.schemas.v1 import PriceError
 
 DecimalString = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$", examples=["12.50"])]
 

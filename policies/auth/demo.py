@@ -14,7 +14,7 @@ DEMO_AUDIENCE = "erp-gateway"
 
 # client id -> scopes; its API key is "<id>-key" and its secret "<id>-secret"
 DEMO_CLIENTS: dict[str, tuple[ScopeName, ...]] = {
-    "demo-storefront": ("inventory:read", "prices:read"),
+    "demo-storefront": ("inventory:read", "prices:read", "orders:read", "orders:write"),
     "demo-warehouse": ("shipping:rate", "labels:write", "tracking:read"),
     "demo-admin": ALL_SCOPES,
 }

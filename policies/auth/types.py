@@ -12,6 +12,8 @@ ScopeName = Literal[
     "shipping:rate",
     "labels:write",
     "tracking:read",
+    "orders:read",
+    "orders:write",
     "admin",
 ]
 ALL_SCOPES: tuple[ScopeName, ...] = get_args(ScopeName)

@@ -23,7 +23,8 @@ async def test_api_key_authenticates_and_route_sees_principal(client: httpx.Asyn
     response = await client.get("/v1/inventory", headers={"X-API-Key": "demo-storefront-key"})
     assert response.status_code == 200
     assert response.json() == {"client_id": "demo-storefront", "method": "api_key",
-                               "scopes": ["inventory:read", "prices:read"]}
+                               "scopes": ["inventory:read", "orders:read", "orders:write",
+                                          "prices:read"]}
 
 
 async def test_wrong_api_key_of_the_right_length_is_refused(client: httpx.AsyncClient) -> None:

@@ -18,9 +18,10 @@ def test_public_surface_is_pinned() -> None:
         assert hasattr(policies.auth, name)
 
 
-def test_scopes_are_the_documented_six() -> None:
+def test_scopes_are_the_documented_eight() -> None:
     assert policies.auth.SCOPES == {"inventory:read", "prices:read", "shipping:rate",
-                                    "labels:write", "tracking:read", "admin"}
+                                    "labels:write", "tracking:read", "orders:read",
+                                    "orders:write", "admin"}
 
 
 def test_verified_token_cache_is_a_bounded_lru_that_honours_expiry() -> None:

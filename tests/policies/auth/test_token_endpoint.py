@@ -32,7 +32,7 @@ async def test_client_secret_basic_issues_a_15_minute_jwt_usable_on_routes(
     body = response.json()
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 900
-    assert body["scope"] == "inventory:read prices:read"
+    assert body["scope"] == "inventory:read orders:read orders:write prices:read"
     assert "refresh_token" not in body
 
     claims = _claims(demo_components, body["access_token"])
