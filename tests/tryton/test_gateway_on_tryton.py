@@ -58,3 +58,30 @@ async def test_contract_price_through_the_gateway_is_trytons_and_differs_from_li
         tryton_server, PLAIN_CUSTOMER, "SKU-001", 10)
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_order_through_the_gateway_is_a_tryton_sale_at_trytons_price(
+        tryton_server: TrytonServer) -> None:
+    from proteus import Model
+
+    from tests.tryton.seed import ORDER_SKU
+
+    body = {"customer": PLAIN_CUSTOMER, "reference": "T-HTTP-1", "warehouse": "WH",
+            "ship_to": {"name": "A. Buyer", "street": ["9 Elm St"], "city": "Denver",
+                        "postal_code": "80202", "country": "US"},
+            "lines": [{"sku": ORDER_SKU, "quantity": "3", "unit_price": "9.50", "unit": "u"}]}
+    headers = {**STOREFRONT, "Idempotency-Key": "t-http-1"}
+    async with gateway(_settings(tryton_server)) as (_, client):
+        placed = await client.post("/v2/orders", headers=headers, json=body)
+        again = await client.post("/v2/orders", headers=headers, json=body)
+        read = await client.get(placed.headers["location"], headers=STOREFRONT)
+        stock = await client.get(f"/v2/inventory/{ORDER_SKU}", headers=STOREFRONT)
+
+    assert placed.status_code == 201, placed.text
+    assert again.json() == placed.json() and again.headers["idempotent-replayed"] == "true"
+    assert read.json()["id"] == placed.json()["id"]
+    Sale = Model.get("sale.sale", config=tryton_server.proteus)
+    sale, = Sale.find([("reference", "=", "T-HTTP-1")])
+    assert sale.number == placed.json()["id"]
+    assert [(line.quantity, line.unit_price) for line in sale.lines] == [(3.0, Decimal("9.5"))]
+    assert stock.status_code == 200
