@@ -16,7 +16,7 @@ from gateway.orders.reservations import (
     ReservationUnavailable,
 )
 from policies.problems import Conflict
-from tests.gateway.orders_support import YieldingDemo, available, order_request, order_service
+from tests.support.orders import YieldingDemo, available, order_request, order_service
 from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.redis

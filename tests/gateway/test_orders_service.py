@@ -14,7 +14,7 @@ from carriers.idempotency_sqlite import SqliteIdempotencyStore
 from gateway.erp.base import ErpTimeout, OrderNotFound, OrderState
 from gateway.orders.records import OrderRecords
 from policies.problems import Conflict, Unprocessable
-from tests.gateway.orders_support import (
+from tests.support.orders import (
     LosesAnswers,
     YieldingDemo,
     available,

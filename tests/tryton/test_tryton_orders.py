@@ -25,7 +25,7 @@ from gateway.erp.base import (
 from gateway.erp.tryton import TrytonConnector
 from gateway.orders.service import OrderService
 from policies.problems import Conflict
-from tests.gateway.orders_support import order_request, order_service
+from tests.support.orders import order_request, order_service
 from tests.tryton.conftest import TrytonServer
 from tests.tryton.seed import CONTRACT_CUSTOMER, LAST_UNIT_SKU, ORDER_SKU, PLAIN_CUSTOMER
 
