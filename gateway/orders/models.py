@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from carriers.decimals import PositiveDecimal
 from carriers.models import Address
 from gateway.erp import base
 from gateway.schemas.common import CustomerId, Quantity, Sku, WarehouseId
@@ -28,10 +29,11 @@ class OrderLineRequest(_Strict):
     unit: Annotated[str | None, Field(
         max_length=32, description="The unit the SKU is sold in (as prices name it); "
         "refused when it is not the ERP's sale unit")] = None
-    unit_price: Annotated[Decimal | None, Field(
-        gt=0, max_digits=14, decimal_places=4, description="The unit price the channel "
-        "showed; refused (409, both prices) when the ERP's differs by more than the "
-        "configured tolerance")] = None
+    # no decimal-places limit: a price is compared with the ERP's, within the tolerance
+    unit_price: Annotated[Decimal, *PositiveDecimal(
+        10_000_000, None, examples=["12.50"], description="The unit price the "
+        "channel showed; refused (409, both prices) when the ERP's differs by more than the "
+        "configured tolerance")] | None = None
 
 
 class OrderRequest(_Strict):

@@ -4,7 +4,8 @@ workflow allows it (draft, quotation, confirmed but not yet processed).
 
 Identifiers: an order is its sale ``number``; its ``reference`` is the channel's own
 order reference; the placing channel is kept in the sale's ``comment``. The ship-to
-address becomes (or reuses) a ``party.address`` of the customer.
+address becomes (or reuses) a ``party.address`` of the customer. A shipment's tracking
+number is its ``reference`` (the external identifier a carrier integration fills in).
 """
 
 from __future__ import annotations
