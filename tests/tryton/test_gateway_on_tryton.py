@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -61,23 +62,27 @@ async def test_contract_price_through_the_gateway_is_trytons_and_differs_from_li
 
 
 async def test_an_order_through_the_gateway_is_a_tryton_sale_at_trytons_price(
-        tryton_server: TrytonServer) -> None:
+        tryton_server: TrytonServer, tmp_path: Path) -> None:
     from proteus import Model
 
+    from gateway.demo import demo_shipping
     from tests.tryton.seed import ORDER_SKU
 
+    # order records of this database only (the demo's label file outlives a test run)
+    settings = _settings(tryton_server).model_copy(
+        update={"shipping": demo_shipping(tmp_path / "records.sqlite3")})
     body = {"customer": PLAIN_CUSTOMER, "reference": "T-HTTP-1", "warehouse": "WH",
             "ship_to": {"name": "A. Buyer", "street": ["9 Elm St"], "city": "Denver",
                         "postal_code": "80202", "country": "US"},
             "lines": [{"sku": ORDER_SKU, "quantity": "3", "unit_price": "9.50", "unit": "u"}]}
     headers = {**STOREFRONT, "Idempotency-Key": "t-http-1"}
-    async with gateway(_settings(tryton_server)) as (_, client):
+    async with gateway(settings) as (_, client):
         placed = await client.post("/v2/orders", headers=headers, json=body)
+        assert placed.status_code == 201, placed.text
         again = await client.post("/v2/orders", headers=headers, json=body)
         read = await client.get(placed.headers["location"], headers=STOREFRONT)
         stock = await client.get(f"/v2/inventory/{ORDER_SKU}", headers=STOREFRONT)
 
-    assert placed.status_code == 201, placed.text
     assert again.json() == placed.json() and again.headers["idempotent-replayed"] == "true"
     assert read.json()["id"] == placed.json()["id"]
     Sale = Model.get("sale.sale", config=tryton_server.proteus)
