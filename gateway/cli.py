@@ -97,11 +97,11 @@ def _check_config(args: argparse.Namespace) -> int:
     if args.connect:
         import asyncio
 
-        from gateway.erp import build_connector
         from gateway.erp.base import ErpError, connect_check
+        from gateway.resources import erp_connector
 
         async def connect() -> str:
-            connector = build_connector(settings.erp)
+            connector = erp_connector(settings)
             try:
                 return await connect_check(connector)
             finally:

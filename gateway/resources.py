@@ -9,7 +9,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from carriers.idempotency import IdempotencyStore, open_store
-from carriers.idempotency_sqlite import SqliteIdempotencyStore
+from carriers.idempotency.sqlite_store import SqliteIdempotencyStore
 from carriers.registry import CarrierRegistry
 from carriers.service import ShippingService
 from gateway.catalog import CatalogService

@@ -10,7 +10,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from gateway.erp.base import Availability, ErpUnavailable, PriceItem, PriceQuote
+from gateway.erp.base import (
+    Availability,
+    ErpUnavailable,
+    NewOrder,
+    Order,
+    PriceItem,
+    PriceResult,
+)
 
 
 class NoErpConfig(BaseModel):
@@ -32,7 +39,22 @@ class NoErpConnector:
     async def availability(self, skus: Sequence[str]) -> dict[str, Availability]:
         raise ErpNotConfigured()
 
-    async def prices(self, customer: str, items: Sequence[PriceItem]) -> dict[str, PriceQuote]:
+    async def prices(self, customer: str, items: Sequence[PriceItem]) -> dict[str, PriceResult]:
+        raise ErpNotConfigured()
+
+    async def warehouses(self) -> tuple[str, ...]:
+        raise ErpNotConfigured()
+
+    async def create_order(self, order: NewOrder) -> Order:
+        raise ErpNotConfigured()
+
+    async def find_order(self, customer: str, reference: str) -> Order | None:
+        raise ErpNotConfigured()
+
+    async def get_order(self, order_id: str) -> Order:
+        raise ErpNotConfigured()
+
+    async def cancel_order(self, order_id: str) -> Order:
         raise ErpNotConfigured()
 
     async def health(self) -> None:

@@ -6,5 +6,6 @@ from policies.auth import Principal
 
 
 def owner_key(principal: Principal) -> str:
-    """The owner of the orders ``principal`` places (kept with each order in the ERP)."""
-    return principal.client_id
+    """The owner of the orders ``principal`` places (kept with each order in the ERP): its
+    issuer-qualified key, so an external issuer's client never shares our client's orders."""
+    return principal.key

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from carriers.idempotency_redis import RedisIdempotencyStore
+from carriers.idempotency.redis_store import RedisIdempotencyStore
 from gateway.orders.reservations import (
     RedisReservations,
     ReservationBusy,

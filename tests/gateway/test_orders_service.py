@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from carriers.idempotency import RecordState, fingerprint
-from carriers.idempotency_sqlite import SqliteIdempotencyStore
+from carriers.idempotency.sqlite_store import SqliteIdempotencyStore
 from gateway.erp.base import ErpTimeout, OrderNotFound, OrderState
 from gateway.orders.records import OrderRecords
 from policies.problems import Conflict, Unprocessable

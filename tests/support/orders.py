@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from caching import CacheConfig, TieredCache
-from carriers.idempotency_sqlite import SqliteIdempotencyStore
+from carriers.idempotency.sqlite_store import SqliteIdempotencyStore
 from carriers.models import Address
 from gateway.catalog import CatalogService
 from gateway.erp.base import Address as ErpAddress
