@@ -90,7 +90,7 @@ async def test_erp_clients_ignore_environment_proxies() -> None:
                                           username="u", password=SecretStr("p")))
     try:
         await _goes_direct(demo._client)
-        await _goes_direct(tryton._client)
+        await _goes_direct(tryton.session.client)
     finally:
         await demo.aclose()
         await tryton.aclose()

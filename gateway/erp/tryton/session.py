@@ -109,6 +109,11 @@ class TrytonSession:
         self._lock = asyncio.Lock()
         self.backoff = backoff or LoginBackoff(config.login_backoff, config.login_backoff_max)
 
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The pooled HTTP client every call of this session goes through."""
+        return self._client
+
     async def context(self) -> dict[str, Any]:
         """The user's preferences (company, companies, language …), logging in if needed."""
         return dict((await self._session()).context)
