@@ -43,7 +43,7 @@ from policies.chain import RoutePolicy
 __all__ = ["ROUTE_GROUPS", "Operation", "operations"]
 
 # rate-limit route groups: a plan names limits per group (``[ratelimit.plans.*.limits]``)
-ROUTE_GROUPS = ("inventory", "prices", "labels", "shipping", "admin", "default")
+ROUTE_GROUPS = ("inventory", "prices", "orders", "labels", "shipping", "admin", "default")
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ def _orders(version: str) -> list[Operation]:
         Operation(f"placeOrder{V}", "POST", f"/{version}/orders",
                   partial(orders.place_order, location=f"/{version}/orders/"),
                   "Place a sales order in the ERP, exactly once per Idempotency-Key", "orders",
-                  version=version, scope="orders:write", body=OrderRequest,
+                  version=version, scope="orders:write", group="orders", body=OrderRequest,
                   headers=IdempotencyHeaders, response=OrderOut, status=201,
                   problems=(409, 503, 504),
                   description="Availability and prices are read fresh from the ERP (never "
@@ -232,12 +232,14 @@ def _orders(version: str) -> list[Operation]:
                   "availability on every replica."),
         Operation(f"getOrder{V}", "GET", f"/{version}/orders/{{order_id}}", orders.get_order,
                   "The ERP's state of one of the caller's orders, with shipments and tracking",
-                  "orders", version=version, scope="orders:read", path_params=OrderPath,
+                  "orders", version=version, scope="orders:read", group="orders",
+                  path_params=OrderPath,
                   response=OrderOut, problems=(503, 504),
                   description="Another client's order is not found (404)."),
         Operation(f"cancelOrder{V}", "POST", f"/{version}/orders/{{order_id}}/cancel",
                   orders.cancel_order, "Cancel one of the caller's orders where the ERP allows",
-                  "orders", version=version, scope="orders:write", path_params=OrderPath,
+                  "orders", version=version, scope="orders:write", group="orders",
+                  path_params=OrderPath,
                   response=OrderOut, problems=(409, 503, 504),
                   description="409 with the ERP's reason when it will not cancel (the order "
                   "is already shipping)."),

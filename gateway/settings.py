@@ -106,8 +106,9 @@ def default_rate_limits() -> RateLimitConfig:
     """One generous ``default`` plan over the operation table's route groups."""
     return RateLimitConfig(
         plans={"default": PlanConfig(limits={
-            "inventory": "12000/minute", "prices": "12000/minute", "labels": "600/minute",
-            "shipping": "3000/minute", "admin": "600/minute", "default": "3000/minute"})},
+            "inventory": "12000/minute", "prices": "12000/minute", "orders": "600/minute",
+            "labels": "600/minute", "shipping": "3000/minute", "admin": "600/minute",
+            "default": "3000/minute"})},
         default_plan="default",
     )
 
