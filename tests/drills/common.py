@@ -13,7 +13,8 @@ import httpx
 
 STOREFRONT = {"X-API-Key": "demo-storefront-key"}
 WAREHOUSE = {"X-API-Key": "demo-warehouse-key"}
-LIMIT = 30  # per minute, in the two limited groups
+ADMIN = {"X-API-Key": "demo-admin-key"}
+LIMIT = 30  # per minute, on the prices group (counted per client)
 REPLICAS = 3
 
 CONFIG = """
@@ -30,21 +31,15 @@ fresh_ttl = {fresh}
 stale_while_revalidate = 0
 stale_if_error = 300
 [ratelimit]
-default_plan = "drill"
+default_plan = "default"
 replicas = {replicas}
-[[ratelimit.route_groups]]
-name = "limited-a"
-path_prefixes = ["/v1/prices"]
-[[ratelimit.route_groups]]
-name = "limited-b"
-path_prefixes = ["/v2/prices"]
-[[ratelimit.route_groups]]
-name = "reads"
-path_prefixes = ["/"]
-[ratelimit.plans.drill.limits]
-limited-a = "{limit}/minute"
-limited-b = "{limit}/minute"
-reads = "100000000/minute"
+[ratelimit.plans.default.limits]
+prices = "{limit}/minute"
+inventory = "100000000/minute"
+labels = "100000000/minute"
+shipping = "100000000/minute"
+admin = "100000000/minute"
+default = "100000000/minute"
 {extra}
 """
 
@@ -96,11 +91,12 @@ class Load:
         return sum(n for status, n in self.statuses.items() if status >= 500)
 
 
-async def admitted(client: httpx.AsyncClient, base: str, path: str, count: int) -> int:
+async def admitted(client: httpx.AsyncClient, base: str, path: str, count: int,
+                   headers: dict[str, str] = STOREFRONT) -> int:
     """How many of ``count`` sequential requests were let through (2xx)."""
     ok = 0
     for _ in range(count):
-        response = await client.get(base + path, headers=STOREFRONT)
+        response = await client.get(base + path, headers=headers)
         assert response.status_code in (200, 429), response.text
         ok += response.status_code == 200
     return ok

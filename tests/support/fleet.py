@@ -83,7 +83,8 @@ def spawn(args: Sequence[str], ready_path: str, port: int) -> Proc:
     try:
         _wait_http(proc, base + ready_path)
     except BaseException:
-        os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # it may have exited by itself
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(5)
         if proc.stderr is not None:
             proc.stderr.close()

@@ -22,6 +22,10 @@ from tests.topologies.common import cluster_redis, eventually, label_request, se
 
 pytestmark = pytest.mark.redis_cluster
 
+# tests that are not about Redis going away: room for a busy shared machine and one event
+# loop that runs both replicas
+PATIENT = {"socket_timeout": 2.0, "connect_timeout": 2.0}
+
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[RedisCluster]:
@@ -53,7 +57,7 @@ async def test_two_replicas_on_cluster_make_one_erp_call_per_key_and_spread_keys
         flushed, tmp_path):
     erp = DemoConnector()
     erp.config = erp.config.model_copy(update={"latency_ms": 30})
-    settings = settings_on(cluster_redis(flushed, socket_timeout=2.0, connect_timeout=2.0),
+    settings = settings_on(cluster_redis(flushed, **PATIENT),
                            tmp_path / "labels.sqlite3")
     skus = [f"SKU-{i:04d}" for i in range(1, 13)]
     async with gateway(settings, erp=erp) as (_, a), gateway(settings, erp=erp) as (_, b):
@@ -75,7 +79,7 @@ async def test_two_replicas_on_cluster_make_one_erp_call_per_key_and_spread_keys
 async def notice_reaches_the_other_replica(cluster: RedisCluster, tmp_path) -> tuple[int, bool]:
     """Replica a receives a change notice; returns b's invalidations and whether sharded."""
     erp = DemoConnector()
-    settings = settings_on(cluster_redis(cluster, socket_timeout=2.0, connect_timeout=2.0),
+    settings = settings_on(cluster_redis(cluster, **PATIENT),
                            tmp_path / "labels.sqlite3")
     async with gateway(settings, erp=erp) as (_, a), gateway(settings, erp=erp) as (app_b, b):
         await a.get("/v1/inventory/SKU-0101", headers=STOREFRONT)
@@ -116,12 +120,13 @@ async def test_on_redis_6_cluster_the_fan_out_falls_back_to_broadcast_publish(tm
 
 @pytest.mark.parametrize("mode", ["strict", "synced"])
 async def test_limits_are_shared_exactly_over_cluster(flushed, mode, tmp_path):
-    config = settings_on(cluster_redis(flushed), tmp_path / "l.sqlite3").ratelimit.model_copy(
+    patient = cluster_redis(flushed, **PATIENT)
+    config = settings_on(patient, tmp_path / "l.sqlite3").ratelimit.model_copy(
         update={"mode": mode})
     item = parse("10/minute")
     keys = [limit_key(item, f"client {n}", "prices", "GET") for n in range(3)]
-    clients = [redis_client(cluster_redis(flushed)) for _ in range(2)]
-    limiters = [RateLimiter.from_client(config, c, deadline=2.0) for c in clients]
+    clients = [redis_client(patient) for _ in range(2)]
+    limiters = [RateLimiter.from_client(config, c, deadline=patient.deadline) for c in clients]
     try:
         admitted = {key: 0 for key in keys}
         for i in range(60):
@@ -138,7 +143,7 @@ async def test_limits_are_shared_exactly_over_cluster(flushed, mode, tmp_path):
 
 
 async def test_label_records_on_cluster_buy_once_reprint_and_void(flushed, tmp_path):
-    settings = settings_on(cluster_redis(flushed), tmp_path / "labels.sqlite3")
+    settings = settings_on(cluster_redis(flushed, **PATIENT), tmp_path / "labels.sqlite3")
     async with gateway(settings) as (app, client):
         headers = {**WAREHOUSE, "Idempotency-Key": "order-1001/box-1"}
         first, again = await asyncio.gather(
@@ -238,7 +243,7 @@ async def test_a_cluster_formed_by_cluster_commands_alone_serves_the_gateway(tmp
     # what a machine with redis-server but no redis-cli gets
     with cluster_running(masters=3, replicas=1, use_cli=False) as cluster:
         roles = [n.info("replication")["role"] for n in cluster.nodes]
-        settings = settings_on(cluster_redis(cluster), tmp_path / "labels.sqlite3")
+        settings = settings_on(cluster_redis(cluster, **PATIENT), tmp_path / "labels.sqlite3")
         async with gateway(settings) as (app, client):
             for i in range(1, 13):
                 assert (await client.get(f"/v1/inventory/SKU-{i:04d}",

@@ -27,7 +27,9 @@ def group() -> Iterator[SentinelGroup]:
 async def test_cache_limits_and_labels_work_through_sentinel(group, tmp_path):
     command(group.current_primary_port(), "FLUSHALL")
     erp = DemoConnector()
-    settings = settings_on(sentinel_redis(group, replica_acks=1), tmp_path / "labels.sqlite3")
+    # not about Redis going away: room for a busy machine (WAIT stays under half of it)
+    settings = settings_on(sentinel_redis(group, replica_acks=1, socket_timeout=2.0,
+                                          connect_timeout=2.0), tmp_path / "labels.sqlite3")
     item = parse("5/minute")
     async with gateway(settings, erp=erp) as (app, client):
         svc = app.state.services
