@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 _ADDRESS = re.compile(
-    r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9_.-]+)):(?P<port>\d{1,5})$")
+    r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9_.-]+)):(?P<port>\d{1,5})")
 
 
 class _Section(BaseModel):
@@ -39,7 +39,7 @@ class _Section(BaseModel):
 
 def parse_address(text: str) -> tuple[str, int]:
     """``host:port`` or ``[v6]:port`` into a pair; anything else is a ValueError."""
-    match = _ADDRESS.match(text)
+    match = _ADDRESS.fullmatch(text)
     port = int(match.group("port")) if match else 0
     if match is None or not 1 <= port <= 65535:
         raise ValueError(f"{text!r} is not host:port (IPv6 as [addr]:port)")
