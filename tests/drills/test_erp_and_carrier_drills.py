@@ -51,7 +51,8 @@ async def test_erp_hung_then_down(redis, tmp_path: Path):
     erp = fleet.demo_erp()
     config = write_config(tmp_path / "drill.toml", erp=erp.base, redis_port=redis.port,
                           fresh=0.5)
-    with fleet.running(erp, fleet.gateway(config)) as (_, gateway):
+    # the ERP is stopped even when the gateway fails to start
+    with fleet.running(erp), fleet.running(fleet.gateway(config)) as (gateway,):
         async with httpx.AsyncClient(timeout=CLIENT_TIMEOUT) as client:
             warm = await reads(client, gateway.base, WARM)
             assert {s for s, *_ in warm} == {200}
@@ -121,7 +122,7 @@ async def test_a_hanging_carrier(redis, tmp_path: Path):
     erp = fleet.demo_erp()
     config = write_config(tmp_path / "drill.toml", erp=erp.base, redis_port=redis.port,
                           extra=CARRIER_CONFIG.format(switch=switch))
-    with fleet.running(erp, fleet.gateway(config)) as (_, gateway):
+    with fleet.running(erp), fleet.running(fleet.gateway(config)) as (gateway,):
         base = gateway.base
         key = {**WAREHOUSE, "Idempotency-Key": "PO-2026-0042/box-1"}
         async with httpx.AsyncClient(timeout=CLIENT_TIMEOUT) as client:

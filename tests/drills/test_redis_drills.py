@@ -63,8 +63,7 @@ async def warm(client: httpx.AsyncClient, bases: list[str]) -> None:
 
 async def test_redis_killed_under_load(redis, erp, tmp_path: Path):
     config = write_config(tmp_path / "drill.toml", erp=erp.base, redis_port=redis.port)
-    procs = [fleet.gateway(config) for _ in range(3)]
-    with fleet.running(*procs):
+    with fleet.running(*[fleet.gateway(config) for _ in range(3)]) as procs:
         bases = [p.base for p in procs]
         async with httpx.AsyncClient(timeout=10) as client:
             await warm(client, bases)
@@ -105,8 +104,9 @@ async def test_redis_partitioned_from_one_replica(redis, erp, tmp_path: Path):
     try:
         cut_off = write_config(tmp_path / "a.toml", erp=erp.base, redis_port=proxy.port)
         direct = write_config(tmp_path / "bc.toml", erp=erp.base, redis_port=redis.port)
-        procs = [fleet.gateway(cut_off), fleet.gateway(direct), fleet.gateway(direct)]
-        with fleet.running(*procs):
+        with fleet.running(fleet.gateway(cut_off)) as (a,), \
+                fleet.running(fleet.gateway(direct), fleet.gateway(direct)) as (b, c):
+            procs = [a, b, c]
             bases = [p.base for p in procs]
             async with httpx.AsyncClient(timeout=10) as client:
                 await warm(client, bases)
