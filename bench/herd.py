@@ -12,7 +12,10 @@ cache, not the limiter.
 Baseline in the same run: the same load with the cache disabled in effect (fresh TTL 0,
 no stale serving), so every request goes to the ERP.
 
-    python bench/herd.py [--seconds 20] [--concurrency 48]
+    python bench/herd.py [--seconds 20] [--concurrency 48] [--topology cluster]
+
+``--topology cluster`` shares a 3-master Redis Cluster (one replica each) instead of one
+redis-server: the fill locks, entries and invalidation channel then spread over slots.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import httpx
 from _harness import WrkResult, free_port, gateway_cmd, machine, parse_wrk, process, wrk_command
 
 from tests.support.redis_server import start_redis
+from tests.support.redis_topologies import start_cluster
 
 SKUS = [f"SKU-{i:04d}" for i in range(1, 21)]
 CUSTOMERS = [f"CUST-{i:03d}" for i in range(1, 6)]
@@ -43,8 +47,7 @@ demo = true
 [erp]
 kind = "http-demo"
 url = "{erp}"
-[redis]
-url = "{redis}"
+{redis}
 [cache.policies.inventory]
 fresh_ttl = {fresh}
 stale_while_revalidate = {swr}
@@ -92,18 +95,31 @@ def gateway_counter(bases: list[str], name: str) -> int:
     return total
 
 
+def redis_table(stack: ExitStack, topology: str, socket_timeout: float) -> str:
+    """Start the shared Redis of ``topology``; its ``[redis]`` table for the config."""
+    if topology == "cluster":
+        cluster = start_cluster(masters=3, replicas=1)
+        stack.callback(cluster.stop)
+        nodes = ", ".join(f'"{seed}"' for seed in cluster.seeds)
+        return (f"[redis]\nsocket_timeout = {socket_timeout}\n"
+                f"[redis.cluster]\nnodes = [{nodes}]")
+    redis = start_redis()
+    stack.callback(redis.stop)
+    return f'[redis]\nurl = "{redis.url}"\nsocket_timeout = {socket_timeout}'
+
+
 def run(seconds: float, concurrency: int, fresh: float, swr: float, sie: float,
-        extra: str = "") -> dict[str, float]:
+        extra: str = "", topology: str = "standalone", socket_timeout: float = 0.25
+        ) -> dict[str, float]:
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
-        redis = start_redis()
-        stack.callback(redis.stop)
+        redis = redis_table(stack, topology, socket_timeout)
         erp_port = free_port()
         erp = f"http://127.0.0.1:{erp_port}"
         stack.enter_context(process(
             [sys.executable, "-m", "gateway", "demo-erp", "--port", str(erp_port),
              "--latency-ms", "50"], ready_url=f"{erp}/health"))
         config = Path(tmp) / "herd.toml"
-        config.write_text(CONFIG.format(erp=erp, redis=redis.url, fresh=fresh, swr=swr,
+        config.write_text(CONFIG.format(erp=erp, redis=redis, fresh=fresh, swr=swr,
                                         sie=sie, extra=extra))
         bases = []
         for _ in range(3):
@@ -142,13 +158,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=48)
     parser.add_argument("--fresh", type=float, default=2.0)
+    parser.add_argument("--topology", choices=["standalone", "cluster"], default="standalone")
+    parser.add_argument("--socket-timeout", type=float, default=0.25,
+                        help="[redis] socket_timeout (default: the gateway's own)")
     args = parser.parse_args()
-    cached = run(args.seconds, args.concurrency, args.fresh, 30, 300)
-    uncached = run(args.seconds, args.concurrency, 0, 0, 1e-6)
+    common = {"topology": args.topology, "socket_timeout": args.socket_timeout}
+    cached = run(args.seconds, args.concurrency, args.fresh, 30, 300, **common)
+    uncached = run(args.seconds, args.concurrency, 0, 0, 1e-6, **common)
     print(f"machine: {machine()}")
-    print(f"load: {args.seconds:g} s, {args.concurrency} concurrent, 3 gateways, 1 Redis, "
+    shared = "a 3-master Redis Cluster" if args.topology == "cluster" else "1 Redis"
+    print(f"load: {args.seconds:g} s, {args.concurrency} concurrent, 3 gateways, {shared}, "
           f"demo ERP at 50 ms; {len(SKUS)} SKUs x {len(CUSTOMERS)} customers = {KEYS} keys; "
-          f"fresh TTL {args.fresh:g} s")
+          f"fresh TTL {args.fresh:g} s; Redis socket timeout {args.socket_timeout:g} s")
     print("| run | served | failed | req/s | p50 ms (worst replica) | p99 ms (worst replica) "
           "| ERP calls | calls/key/window (mean) | calls/key/window (worst key) |")
     print("|---|---|---|---|---|---|---|---|---|")

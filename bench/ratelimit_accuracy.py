@@ -1,6 +1,7 @@
 """How many requests do N gateway processes admit together under one shared limit?
 
-Starts a throwaway redis-server, then N gateway processes (``erp-gateway serve`` on the
+Starts a throwaway redis-server (or, with ``--topology cluster``, a 3-master Redis Cluster
+with one replica each), then N gateway processes (``erp-gateway serve`` on the
 demo, sharing that Redis, the demo storefront client on a plan of 100/minute for
 inventory), blasts authenticated requests round-robin across them with bounded
 concurrency, and prints the admitted count plus one JSON result line. The target: admitted within
@@ -9,6 +10,7 @@ concurrency, and prints the admitted count plus one JSON result line. The target
     .venv/bin/python bench/ratelimit_accuracy.py                   # synced, then strict
     .venv/bin/python bench/ratelimit_accuracy.py --mode synced --pattern skewed
     .venv/bin/python bench/ratelimit_accuracy.py --results bench/results.jsonl
+    .venv/bin/python bench/ratelimit_accuracy.py --topology cluster
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.redis_server import RedisServer, free_port, start_redis  # noqa: E402
+from tests.support.redis_server import free_port, start_redis  # noqa: E402
+from tests.support.redis_topologies import start_cluster  # noqa: E402
 
 PATH = "/v1/inventory/SKU-0001"
 
@@ -38,8 +41,7 @@ PATH = "/v1/inventory/SKU-0001"
 
 CONFIG = """
 demo = true
-[redis]
-url = "{redis}"
+{redis}
 [ratelimit]
 mode = "{mode}"
 replicas = {replicas}
@@ -50,13 +52,64 @@ inventory = "{limit}"
 HEADERS = {"X-API-Key": "demo-storefront-key"}
 
 
+class Backend:
+    """The Redis the replicas share: one server, or a Cluster reached through its seeds."""
+
+    def __init__(self, topology: str) -> None:
+        self.topology = topology
+        if topology == "cluster":
+            self.cluster = start_cluster(masters=3, replicas=1)
+            nodes = ", ".join(f'"{seed}"' for seed in self.cluster.seeds)
+            self.table = f"[redis.cluster]\nnodes = [{nodes}]"
+        else:
+            self.server = start_redis()
+            self.table = f'[redis]\nurl = "{self.server.url}"'
+
+    def client(self) -> Any:
+        if self.topology == "cluster":
+            from redis.asyncio.cluster import ClusterNode, RedisCluster
+
+            host, port = self.cluster.seeds[0].split(":")
+            return RedisCluster(startup_nodes=[ClusterNode(host, int(port))])
+        import redis.asyncio as aioredis
+
+        return aioredis.Redis.from_url(self.server.url)
+
+    async def flush(self) -> None:
+        client = self.client()
+        try:
+            if self.topology == "cluster":
+                await client.flushall(target_nodes=client.PRIMARIES)
+            else:
+                await client.flushall()
+        finally:
+            await client.aclose()
+
+    async def shared_count(self) -> int:
+        client = self.client()
+        try:
+            total = 0
+            async for key in client.scan_iter(match="gw-rl:*"):  # every master on Cluster
+                total += int(await client.get(key) or 0)
+            return total
+        finally:
+            await client.aclose()
+
+    def stop(self) -> None:
+        if self.topology == "cluster":
+            self.cluster.stop()
+        else:
+            self.server.stop()
+
+
 # the driving side ---------------------------------------------------------------------------
 
-def start_replicas(redis: RedisServer, mode: str, replicas: int, limit: str
+def start_replicas(redis: Backend, mode: str, replicas: int, limit: str
                    ) -> list[tuple[int, subprocess.Popen[bytes]]]:
     """``replicas`` gateway processes (demo ERP and clients) sharing ``redis``."""
     config = Path(tempfile.mkdtemp(prefix="rl-bench-")) / "gateway.toml"
-    config.write_text(CONFIG.format(redis=redis.url, mode=mode, replicas=replicas, limit=limit))
+    config.write_text(CONFIG.format(redis=redis.table, mode=mode, replicas=replicas,
+                                    limit=limit))
     started = []
     for _ in range(replicas):
         port = free_port()
@@ -126,34 +179,11 @@ async def blast(ports: list[int], requests: int, concurrency: int, pattern: str,
         return statuses, time.perf_counter() - started
 
 
-async def shared_count(redis: RedisServer) -> int:
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(redis.url)
-    try:
-        total = 0
-        async for key in client.scan_iter(match="gw-rl:*"):
-            total += int(await client.get(key) or 0)
-        return total
-    finally:
-        await client.aclose()
-
-
-async def flush(redis: RedisServer) -> None:
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(redis.url)
-    try:
-        await client.flushall()
-    finally:
-        await client.aclose()
-
-
-def run_once(redis: RedisServer, args: argparse.Namespace, mode: str) -> dict[str, Any]:
+def run_once(redis: Backend, args: argparse.Namespace, mode: str) -> dict[str, Any]:
     from limits import parse
 
     amount = parse(args.limit).amount
-    asyncio.run(flush(redis))
+    asyncio.run(redis.flush())
     started = start_replicas(redis, mode, args.replicas, args.limit)
     try:
         ports = [port for port, _ in started]
@@ -174,7 +204,8 @@ def run_once(redis: RedisServer, args: argparse.Namespace, mode: str) -> dict[st
         "admitted": admitted,
         "rejected": statuses.get(429, 0),
         "other": sum(n for s, n in statuses.items() if s not in (200, 429)),
-        "redis_count_after_shutdown": asyncio.run(shared_count(redis)),
+        "redis_count_after_shutdown": asyncio.run(redis.shared_count()),
+        "topology": redis.topology,
         "elapsed_s": round(elapsed, 3),
         "target": [amount, amount + 3],
         "within_target": amount <= admitted <= amount + 3,
@@ -194,16 +225,18 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=30)
     parser.add_argument("--timeout", type=float, default=120.0, help="bound on each blast (s)")
     parser.add_argument("--results", type=Path, help="append the JSON result lines here")
+    parser.add_argument("--topology", choices=["standalone", "cluster"], default="standalone")
     args = parser.parse_args()
 
     modes = ["synced", "strict"] if args.mode == "both" else [args.mode]
-    redis = start_redis()
+    redis = Backend(args.topology)
     results = []
     try:
         for mode in modes:
             result = run_once(redis, args, mode)
             results.append(result)
-            print(f"{mode:>6} {args.pattern}: {args.replicas} replicas, limit {args.limit}, "
+            print(f"{mode:>6} {args.pattern} on {args.topology}: {args.replicas} replicas, "
+                  f"limit {args.limit}, "
                   f"{args.requests} requests -> admitted {result['admitted']}, "
                   f"rejected {result['rejected']}, other {result['other']} "
                   f"in {result['elapsed_s']} s; Redis count after shutdown "

@@ -62,6 +62,7 @@ class CacheConfig(BaseModel):
     fill_lock_ttl: float = Field(default=2.0, gt=0, le=60)
     fill_wait: float = Field(default=0.5, ge=0, le=60)
     invalidation_channel: str = Field(default="gw:invalidate", min_length=1)
+    # the gateway sets it from [redis] socket_timeout (one home for Redis timeouts)
     redis_socket_timeout: float = Field(default=0.25, gt=0, le=10)
     # after a Redis error, L2 is skipped this long before it is tried again
     l2_retry_after: float = Field(default=1.0, ge=0, le=60)

@@ -1,5 +1,16 @@
 """Invalidation fan-out over Redis pub/sub: the message format and the subscriber task.
 
+Channels by topology:
+
+- one server or Sentinel: ``PUBLISH``/``SUBSCRIBE`` on the primary (the Sentinel-managed
+  connection follows a promotion);
+- Redis Cluster 7+: sharded pub/sub, ``SPUBLISH``/``SSUBSCRIBE``; the channel lives on the
+  shard that owns its slot, so a message crosses no cluster bus and a failover of that
+  shard moves the subscription to the promoted replica;
+- Redis Cluster 6.2 (no sharded pub/sub): plain ``PUBLISH``, which the cluster bus
+  broadcasts to every node, with the subscription on any node. Costs bus traffic per
+  message on every node; invalidations are rare, so this is the documented alternative.
+
 Pub/sub is at-most-once: whatever was published while a replica was not
 subscribed is lost. The subscriber therefore calls ``on_connect`` on every
 (re)subscription, including the ones redis-py performs by itself after a
@@ -15,9 +26,12 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import ClusterPubSub, RedisCluster
+
+from caching.types import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +63,22 @@ def decode_message(data: bytes | str) -> InvalidationMessage | None:
     return InvalidationMessage(origin=origin, tags=tuple(tags), purge=purge)
 
 
+async def supports_sharded_pubsub(redis: RedisClient, channel: str) -> bool:
+    """Whether to use sharded pub/sub: on Cluster, when the node that owns ``channel``'s
+    slot runs Redis 7 or later (``SPUBLISH``). Raises the client's error when it cannot ask.
+    """
+    if not isinstance(redis, RedisCluster):
+        return False
+    node = redis.get_node_from_key(channel)
+    info = await redis.info("server", target_nodes=node)
+    version = str(info.get("redis_version", "0"))
+    return int(version.split(".")[0]) >= 7
+
+
 class InvalidationSubscriber:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         channel: str,
         *,
         on_message: Callable[[InvalidationMessage], None],
@@ -63,6 +89,8 @@ class InvalidationSubscriber:
     ) -> None:
         self._redis = redis
         self._channel = channel
+        # decided before each subscription on Cluster (see supports_sharded_pubsub)
+        self.sharded = False
         self._on_message = on_message
         self._on_connect = on_connect
         self._read_timeout = read_timeout
@@ -99,7 +127,11 @@ class InvalidationSubscriber:
             connects_before = self.connects
             pubsub = self._redis.pubsub()
             try:
-                await pubsub.subscribe(self._channel)
+                self.sharded = await supports_sharded_pubsub(self._redis, self._channel)
+                if self.sharded:
+                    await pubsub.ssubscribe(self._channel)
+                else:
+                    await pubsub.subscribe(self._channel)
                 await self._listen(pubsub)
             except asyncio.CancelledError:
                 raise
@@ -114,13 +146,31 @@ class InvalidationSubscriber:
             if self.connects != connects_before:
                 backoff = self._first_backoff  # it was subscribed in between: start over
             await asyncio.sleep(backoff)
+            await self._follow_failover()
             backoff = min(backoff * 2, self._max_backoff)
+
+    async def _follow_failover(self) -> None:
+        """On Cluster, touch the channel's slot so the client's slot map follows a failover.
+
+        A subscription picks its node from the cached slot map; a command on that slot
+        that fails makes ``RedisCluster`` reload the map, and one that succeeds proves it.
+        """
+        if isinstance(self._redis, RedisCluster):
+            with contextlib.suppress(Exception):
+                await self._redis.exists(self._channel)
+
+    async def _next(self, pubsub: PubSub) -> dict[str, object] | None:
+        if self.sharded and isinstance(pubsub, ClusterPubSub):
+            message = await pubsub.get_sharded_message(timeout=self._read_timeout)
+        else:
+            message = await pubsub.get_message(timeout=self._read_timeout)
+        return cast("dict[str, object] | None", message)
 
     async def _listen(self, pubsub: PubSub) -> None:
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
-            message = await pubsub.get_message(timeout=self._read_timeout)
+            message = await self._next(pubsub)
             if message is None:
                 if loop.time() - started < self._read_timeout / 2:
                     await asyncio.sleep(self._first_backoff)  # never spin on an idle socket
@@ -128,11 +178,14 @@ class InvalidationSubscriber:
             kind = message["type"]
             if isinstance(kind, bytes):
                 kind = kind.decode()
-            if kind == "subscribe":
+            if kind in ("subscribe", "ssubscribe"):
                 self.connects += 1
                 self._subscribed.set()
                 self._on_connect()
-            elif kind == "message":
-                decoded = decode_message(message["data"])
+            elif kind in ("message", "smessage"):
+                data = message["data"]
+                if not isinstance(data, bytes | str):
+                    continue
+                decoded = decode_message(data)
                 if decoded is not None:
                     self._on_message(decoded)

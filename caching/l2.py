@@ -6,6 +6,14 @@ Layout (``ns`` is ``{key_prefix}:v{schema_version}``)::
     {ns}:tag:{tag}                 set of entry keys carrying the tag, TTL >= its longest member
     {ns}:lock:{data_class}:{key}   fill lock: SET NX PX fill_lock_ttl, value = owner token
 
+Redis Cluster: no key carries a hash tag, so entries, tag sets and locks spread over all
+slots. No command and no script touches two keys: batches are pipelines of one-key
+commands (grouped per node by ``RedisCluster``), a batch read is ``MGET`` on one server
+and ``mget_nonatomic`` (one ``MGET`` per slot) on Cluster, scripts run as ``EVAL`` on one
+key each (Cluster pipelines refuse ``EVALSHA``), and deletes of many keys go through the
+client, which splits them per slot. Tag invalidation is therefore not atomic across
+entries; it never was (entries added meanwhile stay indexed, see ``invalidate_tags``).
+
 Every operation is guarded: a Redis error or timeout is counted, logged once per
 outage, and answered with ``None``/``False``; L2 is then skipped for
 ``l2_retry_after`` seconds. Nothing here ever raises a Redis error to a request.
@@ -20,6 +28,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
@@ -27,6 +36,7 @@ from redis.retry import Retry
 from caching.config import CacheConfig
 from caching.entry import Entry, EntryDecodeError, decode, encode
 from caching.metrics import Counters
+from caching.types import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +72,8 @@ end
 
 
 class L2Store:
-    def __init__(self, redis: Redis, config: CacheConfig, counters: Counters) -> None:
-        if redis.connection_pool.connection_kwargs.get("decode_responses"):
+    def __init__(self, redis: RedisClient, config: CacheConfig, counters: Counters) -> None:
+        if redis.get_encoder().decode_responses:
             raise ValueError("the cache needs a Redis client with decode_responses=False")
         self.redis = redis
         self._counters = counters
@@ -97,7 +107,9 @@ class L2Store:
         if not keys:
             return {}
         names = [self.entry_key(data_class, k) for k in keys]
-        raw = await self._run(lambda: self.redis.mget(names))
+        redis = self.redis
+        raw = await self._run(lambda: redis.mget_nonatomic(names)
+                              if isinstance(redis, RedisCluster) else redis.mget(names))
         if raw is None:
             return None
         return self._decode_all(keys, raw)
@@ -140,14 +152,16 @@ class L2Store:
                 for key in keys:
                     pipe.set(self.lock_key(data_class, key), token, nx=True,
                              px=max(1, int(lock_ttl * 1000)))
-                pipe.mget(names)
+                for name in names:
+                    pipe.get(name)
                 return await pipe.execute()
 
         replies = await self._run(op)
         if replies is None:
             return None
-        locked = {key for key, ok in zip(keys, replies[:-1], strict=True) if ok}
-        return locked, self._decode_all(keys, replies[-1])
+        count = len(keys)
+        locked = {key for key, ok in zip(keys, replies[:count], strict=True) if ok}
+        return locked, self._decode_all(keys, replies[count:])
 
     async def poll(
         self, data_class: str, keys: Sequence[str]
@@ -158,15 +172,17 @@ class L2Store:
 
         async def op() -> Any:
             async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.mget(names)
-                pipe.mget(locks)
+                for name in (*names, *locks):
+                    pipe.get(name)
                 return await pipe.execute()
 
         replies = await self._run(op)
         if replies is None:
             return None
-        held = {key for key, value in zip(keys, replies[1], strict=True) if value is not None}
-        return self._decode_all(keys, replies[0]), held
+        count = len(keys)
+        held = {key for key, value in zip(keys, replies[count:], strict=True)
+                if value is not None}
+        return self._decode_all(keys, replies[:count]), held
 
     async def release(self, data_class: str, keys: Iterable[str], token: str) -> None:
         """Drop the fill locks this owner still holds (others' locks are left alone)."""
@@ -193,15 +209,16 @@ class L2Store:
                 for name in tag_names:
                     pipe.smembers(name)
                 members: list[set[bytes]] = await pipe.execute()
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for name, keys in zip(tag_names, members, strict=True):
-                    batch = list(keys)
-                    for start in range(0, len(batch), _UNLINK_BATCH):
-                        chunk = batch[start:start + _UNLINK_BATCH]
-                        pipe.unlink(*chunk)
-                        # SREM only what was read: members added meanwhile stay indexed
-                        pipe.srem(name, *chunk)
-                return await pipe.execute()
+            done = 0
+            for name, keys in zip(tag_names, members, strict=True):
+                batch = list(keys)
+                for start in range(0, len(batch), _UNLINK_BATCH):
+                    chunk = batch[start:start + _UNLINK_BATCH]
+                    # entries may sit in many slots: the client splits the UNLINK per slot
+                    done += await self.redis.unlink(*chunk)
+                    # SREM only what was read: members added meanwhile stay indexed
+                    await self.redis.srem(name, *chunk)
+            return done
 
         return await self._run(op, _ADMIN_TIMEOUT) is not None
 
@@ -222,7 +239,10 @@ class L2Store:
 
         return await self._run(op, _ADMIN_TIMEOUT) is not None
 
-    async def publish(self, channel: str, message: bytes) -> bool:
+    async def publish(self, channel: str, message: bytes, *, sharded: bool = False) -> bool:
+        """``SPUBLISH`` when ``sharded`` (Cluster, Redis 7+), else ``PUBLISH``."""
+        if sharded:
+            return await self._run(lambda: self.redis.spublish(channel, message)) is not None
         return await self._run(lambda: self.redis.publish(channel, message)) is not None
 
     def _decode_all(self, keys: Sequence[str], raw: Sequence[object]) -> dict[str, Entry]:
@@ -253,3 +273,4 @@ class L2Store:
             return None
         self.mark_healthy()
         return result
+

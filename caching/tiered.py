@@ -26,8 +26,6 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from caching.config import CacheConfig, FreshnessPolicy
 from caching.entry import Entry
 from caching.fill import Filler, InvalidationLog, Outcome
@@ -37,7 +35,7 @@ from caching.l2 import L2Store
 from caching.metrics import Counters
 from caching.singleflight import SingleFlight
 from caching.status import Lookup, Status
-from caching.types import Fetch
+from caching.types import Fetch, RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +61,7 @@ class TieredCache:
     def __init__(
         self,
         config: CacheConfig,
-        redis: Redis | None = None,
+        redis: RedisClient | None = None,
         *,
         wall_clock: Callable[[], float] = time.time,
         monotonic_clock: Callable[[], float] = time.monotonic,
@@ -322,7 +320,10 @@ class TieredCache:
     async def _publish(self, message: InvalidationMessage) -> bool:
         if self._l2 is None:
             return False
-        return await self._l2.publish(self.config.invalidation_channel, encode_message(message))
+        # publish the way this replica subscribes (decided per subscription on Cluster)
+        sharded = self._subscriber is not None and self._subscriber.sharded
+        return await self._l2.publish(self.config.invalidation_channel, encode_message(message),
+                                      sharded=sharded)
 
     def _on_invalidation(self, message: InvalidationMessage) -> None:
         if message.origin == self._origin:

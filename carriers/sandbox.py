@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import os
 import random
 import struct
 import zlib
@@ -94,6 +95,8 @@ class SandboxOptions(BaseModel):
     seed: int = 0
     # never answer: the caller's timeout has to fire
     hang: bool = False
+    # hang while this file exists: a drill switches an outage on and off from outside
+    hang_while_exists: str | None = None
     fail_with: Literal["none", "5xx", "4xx"] = "none"
     void_window_hours: Annotated[float, Field(gt=0)] = 24
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
@@ -198,7 +201,10 @@ class SandboxCarrier:
     async def _simulate(self, operation: str) -> None:
         self.calls[operation] += 1
         options = self.options
-        if options.hang:
+        # one stat of a local file per simulated call: cheap enough for a test carrier
+        switched = options.hang_while_exists and os.path.exists(  # noqa: ASYNC240
+            options.hang_while_exists)
+        if options.hang or switched:
             await asyncio.Event().wait()  # until the caller's timeout cancels us
         if options.latency_ms:
             await asyncio.sleep(options.latency_ms / 1000)

@@ -26,7 +26,15 @@ from gateway.erp.counting import CountingConnector
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.metrics import MetricsExport, RequestMetrics
 from gateway.operations import operations
-from gateway.resources import erp_connector, order_service, redis_client, shipping_service
+from gateway.resources import (
+    cache_config,
+    close_redis,
+    erp_connector,
+    order_service,
+    rate_limiter,
+    redis_client,
+    shipping_service,
+)
 from gateway.routes.contracts import Contracts
 from gateway.routes.health import ReadinessProbe
 from gateway.services import Services
@@ -34,7 +42,7 @@ from gateway.settings import Settings
 from policies.auth import AuthGate, build_auth
 from policies.chain import PolicyChain
 from policies.limits import HeaderBoundsGate
-from policies.ratelimit import RateLimiter, RateLimitGate
+from policies.ratelimit import RateLimitGate
 from policies.versioning import VersionGate
 
 log = logging.getLogger("gateway")
@@ -65,8 +73,8 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
     redis = redis_client(settings.redis) if settings.redis else None
     assert settings.auth is not None  # Settings requires it (the demo fills in its own)
     auth = build_auth(settings.auth, redis=redis)
-    limiter = (RateLimiter.from_url(settings.ratelimit, settings.redis.url) if settings.redis
-               else RateLimiter.local(settings.ratelimit))
+    # one client per replica: cache, limiter, auth and label store share it
+    limiter = rate_limiter(settings, redis)
     router = Router(operations())
 
     @contextlib.asynccontextmanager
@@ -74,7 +82,7 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
         connector = CountingConnector(erp or erp_connector(settings))
         await _announce_erp(connector)
         shipping = shipping_service(settings, redis)
-        tiered = TieredCache(settings.cache, redis)
+        tiered = TieredCache(cache_config(settings), redis)
         await tiered.start()
         readiness = ReadinessProbe(connector, redis, tiered, limiter)
         catalog = CatalogService(connector, tiered)
@@ -102,7 +110,7 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
             await auth.aclose()
             await limiter.aclose()
             if redis is not None:
-                await redis.aclose()
+                await close_redis(redis)
 
     return Starlette(
         routes=[router],

@@ -8,7 +8,13 @@ import sys
 from collections.abc import Sequence
 
 from gateway.contracts.cli import add_parser as add_openapi_parser
-from gateway.settings import CONFIG_ENV, ConfigError, Settings, load_settings
+from gateway.settings import (
+    CONFIG_ENV,
+    ConfigError,
+    Settings,
+    load_settings,
+    replica_share_warning,
+)
 from policies.limits import InputLimits
 
 DEMO_BANNER = """\
@@ -77,6 +83,8 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"TLS {label} file {path} cannot be read", file=sys.stderr)
             return 2
     password = tls.keyfile_password.get_secret_value() if tls and tls.keyfile_password else None
+    if share := replica_share_warning(settings.ratelimit.replicas, workers):
+        print(f"warning: {share}", file=sys.stderr, flush=True)
     # forwarding headers are ours to judge ([proxies]), not the server's
     uvicorn.run("gateway.asgi:app", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=False, server_header=False, log_level=args.log_level,

@@ -23,6 +23,8 @@ never catch and re-wrap)::
     ├── IdempotencyMismatch              422 unprocessable (same key, another body)
     ├── IdempotencyInProgress            409 conflict (+ Retry-After)
     └── IdempotencyUnresolved            409 conflict (+ label_id)
+    redis.exceptions.RedisError          503 upstream-unavailable (+ Retry-After): the
+                                         label records' Redis is unreachable
     starlette HTTPException              its status (404 and 405 from routing)
     anything else                        500 internal-error, logged with the request id
 
@@ -36,6 +38,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -123,6 +126,10 @@ PROBLEMS: dict[type[BaseException], Callable[[Any], Problem]] = {
     IdempotencyUnresolved: lambda exc: Conflict(_message(exc),
                                                 extensions={"label_id": exc.label_id}),
     IdempotencyError: lambda exc: Conflict(_message(exc)),
+    # only the label records need Redis to answer (cache and limits degrade instead)
+    RedisError: lambda exc: ServiceUnavailable(
+        "the shared label records (Redis) are unavailable; retry with the same "
+        "Idempotency-Key", retry_after=2),
 }
 
 

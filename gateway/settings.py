@@ -32,6 +32,7 @@ from gateway.erp.http_demo import HttpDemoConfig
 from gateway.erp.none import NoErpConfig
 from gateway.erp.tryton import TrytonConfig
 from gateway.orders.config import OrdersConfig
+from gateway.redis_settings import RedisSettings
 from policies.auth import AuthConfig
 from policies.auth.config import DEFAULT_PUBLIC_PATHS
 from policies.compression import CompressionConfig
@@ -82,14 +83,10 @@ class ServerSettings(_Section):
     tls: TlsSettings | None = None
 
 
-class RedisSettings(_Section):
-    url: str
-    # short: a slow Redis must cost a request milliseconds, never seconds
-    socket_timeout: float = Field(default=0.25, gt=0)
-    connect_timeout: float = Field(default=0.25, gt=0)
-    max_connections: int = Field(default=64, ge=4)
-    # how long a request waits for a free pooled connection
-    pool_timeout: float = Field(default=1.0, gt=0)
+# per-section Redis knobs the packages keep for standalone use; the gateway derives them
+_CACHE_REDIS = frozenset({"redis_socket_timeout"})
+_LIMIT_REDIS = frozenset({"redis_socket_timeout", "redis_connect_timeout",
+                          "redis_max_connections"})
 
 
 class WebhookSource(_Section):
@@ -111,6 +108,23 @@ def default_rate_limits() -> RateLimitConfig:
             "default": "3000/minute"})},
         default_plan="default",
     )
+
+
+def replica_share_warning(replicas: int, workers: int) -> str | None:
+    """Why ``ratelimit.replicas`` cannot be hosts x workers for this worker count, if so.
+
+    Without Redis each process enforces ``limit // replicas``; the fleet then admits up
+    to ``limit`` only when ``replicas`` counts every process (hosts x workers).
+    """
+    if replicas < workers:
+        return (f"ratelimit.replicas = {replicas} but this host alone runs {workers} workers: "
+                f"without Redis it admits up to {workers}/{replicas} x each limit; "
+                "set replicas = hosts x workers")
+    if replicas % workers:
+        return (f"ratelimit.replicas = {replicas} is not a multiple of {workers} workers: "
+                "it cannot be hosts x workers, so the share each process enforces without "
+                "Redis is off; set replicas = hosts x workers")
+    return None
 
 
 def default_versions() -> VersioningConfig:
@@ -201,6 +215,14 @@ class Settings(_Section):
         if (self.shipping and self.shipping.idempotency.backend == "redis"
                 and self.redis is None):
             raise ValueError("shipping.idempotency.backend = 'redis' needs a [redis] section")
+        if self.redis is not None:
+            # the Redis client is shared: its timeouts have one home, [redis]
+            given = sorted(f"cache.{n}" for n in _CACHE_REDIS & self.cache.model_fields_set)
+            given += sorted(f"ratelimit.{n}" for n in _LIMIT_REDIS
+                            & self.ratelimit.model_fields_set)
+            if given:
+                raise ValueError(f"{', '.join(given)}: Redis timeouts and pool size are set "
+                                 "in [redis] (socket_timeout, connect_timeout, max_connections)")
         errors = self._demo_parts() + self._unknown_plans()
         if errors:
             raise ReferenceErrors(errors)

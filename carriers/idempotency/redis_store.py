@@ -1,6 +1,6 @@
 """The shared label store on Redis, for several replicas.
 
-Keys (each operation touches one key, so Redis Cluster is fine)::
+Keys::
 
     {prefix}idem:{sha256(client id NUL key)}   the record as JSON, TTL = record expiry
     {prefix}label:{label id}                    the label and its owner as JSON,
@@ -9,24 +9,42 @@ Keys (each operation touches one key, so Redis Cluster is fine)::
 A label value is ``{"owner": …, "warehouse": …, "label": {…}}``; a value written before
 owners were kept is the bare label JSON, read as a label without an owner.
 
-The claim is ``SET NX PX``; updates and releases are compare-and-swap on the record's
-claim token in one Lua script; voiding a label is a WATCH/MULTI read-modify-write.
+Each operation touches one key (no hash tags needed, records spread over Redis Cluster's
+slots): the claim is ``SET NX PX``; updates and releases are compare-and-swap on the
+record's claim token in one single-key Lua script; voiding a label is a WATCH/MULTI
+read-modify-write of one key (a one-slot transaction on Cluster).
+
+Durability across a failover: Redis replicates asynchronously, so a write the primary
+acknowledged can be lost if the primary dies before a replica has it. With
+``require_replicas(n)`` every write is followed, on the same connection, by
+``WAIT n timeout``: once it returns ``n``, a promoted replica holds the record. A short
+count is logged, never raised (the label is bought either way). Covered: claims, updates
+and releases of records (a completed record carries its label, so a replay after a
+failover still answers). Not covered: the label value and its voided flag (written inside
+MULTI, where WAIT does not block), and Redis Cluster, whose client cannot pin ``WAIT`` to
+the writing connection.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import WatchError
 
 from carriers.idempotency.records import IdempotencyRecord, StoredLabel
 from carriers.models import Label
 from carriers.tenancy import LabelOwner
+
+log = logging.getLogger(__name__)
 
 # KEYS[1] record; ARGV[1] expected token; ARGV[2] new JSON, or "" to delete
 _COMPARE_AND_SWAP = """
@@ -52,7 +70,36 @@ class RedisIdempotencyStore:
         self._label_ttl = max(1, int(label_ttl_seconds))
         self._clock = clock
         self._owns_client = owns_client
-        self._cas = redis.register_script(_COMPARE_AND_SWAP)
+        self._script = redis.register_script(_COMPARE_AND_SWAP)
+        # on Cluster, EVAL: EVALSHA's fallback (SCRIPT LOAD to every master) fails while any
+        # master is lost, even for keys whose own master is fine
+        self._eval = isinstance(redis, RedisCluster)
+        self._acks = 0
+        self._ack_timeout_ms = 0
+
+    def require_replicas(self, count: int, timeout_ms: int) -> None:
+        """Follow every write with ``WAIT count timeout_ms`` (one server or Sentinel)."""
+        self._acks = 0 if isinstance(self.redis, RedisCluster) else count
+        self._ack_timeout_ms = timeout_ms
+
+    def _cas(self, redis: Any, key: str, token: str, body: str) -> Awaitable[Any]:
+        if self._eval:
+            return redis.eval(_COMPARE_AND_SWAP, 1, key, token, body)  # type: ignore[no-any-return]
+        return self._script(keys=[key], args=[token, body], client=redis)
+
+    async def _write(self, command: Callable[[Any], Awaitable[Any]]) -> Any:
+        """Run one write on ``self.redis``, or with ``WAIT`` on the same pipelined connection."""
+        if not self._acks:
+            return await command(self.redis)
+        pipe: Pipeline
+        async with self.redis.pipeline(transaction=False) as pipe:
+            await command(pipe)  # only queues (a script call must be awaited to queue)
+            pipe.execute_command("WAIT", self._acks, self._ack_timeout_ms)
+            reply, acked = await pipe.execute()
+        if int(acked) < self._acks:
+            log.warning("label store write acknowledged by %s of %d replicas within %d ms",
+                        acked, self._acks, self._ack_timeout_ms)
+        return reply
 
     @classmethod
     def from_url(cls, url: str, *, max_connections: int = 50,
@@ -70,7 +117,8 @@ class RedisIdempotencyStore:
         key = self._record_key(record.client_id, record.key)
         while True:
             ttl_ms = max(1, int((record.expires_at - self._clock()) * 1000))
-            if await self.redis.set(key, record.model_dump_json(), nx=True, px=ttl_ms):
+            claim = functools.partial(_set_new, key, record.model_dump_json(), ttl_ms)
+            if await self._write(claim):
                 return record, True
             stored = await self.get(record.client_id, record.key)
             if stored is not None:
@@ -88,11 +136,15 @@ class RedisIdempotencyStore:
 
     async def replace(self, record: IdempotencyRecord, *, expected_token: str) -> bool:
         key = self._record_key(record.client_id, record.key)
-        done = await self._cas(keys=[key], args=[expected_token, record.model_dump_json()])
+        body = record.model_dump_json()
+        done = await self._write(
+            lambda r: self._cas(r, key, expected_token, body))
         return bool(done)
 
     async def release(self, client_id: str, key: str, *, expected_token: str) -> bool:
-        done = await self._cas(keys=[self._record_key(client_id, key)], args=[expected_token, ""])
+        name = self._record_key(client_id, key)
+        done = await self._write(
+            lambda r: self._cas(r, name, expected_token, ""))
         return bool(done)
 
     async def save_label(self, label: Label, owner: LabelOwner | None = None) -> None:
@@ -162,3 +214,7 @@ def _decode_label(raw: bytes | str) -> StoredLabel:
     owner = data.get("owner")
     return StoredLabel(Label.model_validate(data["label"]),
                        LabelOwner(owner, data.get("warehouse")) if owner is not None else None)
+
+
+def _set_new(key: str, body: str, ttl_ms: int, redis: Any) -> Awaitable[Any]:
+    return redis.set(key, body, nx=True, px=ttl_ms)  # type: ignore[no-any-return]

