@@ -19,9 +19,10 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator, Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 # KEYS: the holds; ARGV[1] token, ARGV[2] TTL in ms. All or nothing.
@@ -107,6 +108,14 @@ class RedisReservations:
         self._wait = wait_seconds
         self._take = redis.register_script(_TAKE)
         self._release = redis.register_script(_RELEASE)
+        # on Cluster, EVAL: EVALSHA's fallback (SCRIPT LOAD to every master) fails while any
+        # master is lost, even for the one that owns the holds' slot
+        self._eval = isinstance(redis, RedisCluster)
+
+    async def _run(self, script: Any, source: str, keys: list[str], args: list[Any]) -> Any:
+        if self._eval:
+            return await self._redis.eval(source, len(keys), *keys, *args)
+        return await script(keys=keys, args=args)
 
     def key(self, sku: str, warehouse: str) -> str:
         # one hash tag for all holds; SKU and warehouse codes may hold any printable text
@@ -122,7 +131,7 @@ class RedisReservations:
         delay = 0.01
         while True:
             try:
-                taken = await self._take(keys=names, args=[token, self._ttl_ms])
+                taken = await self._run(self._take, _TAKE, names, [token, self._ttl_ms])
             except RedisError as exc:
                 raise ReservationUnavailable(f"cannot reserve stock in Redis: {exc}") from exc
             if taken:
@@ -135,4 +144,4 @@ class RedisReservations:
             yield
         finally:
             with contextlib.suppress(RedisError):  # the TTL frees what we could not
-                await self._release(keys=names, args=[token])
+                await self._run(self._release, _RELEASE, names, [token])

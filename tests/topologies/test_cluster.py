@@ -252,3 +252,24 @@ async def test_a_cluster_formed_by_cluster_commands_alone_serves_the_gateway(tmp
         spread = keys_per_master(cluster)
     assert roles == ["master"] * 3 + ["slave"] * 3
     assert not degraded and sum(spread) >= 12
+
+
+async def test_order_holds_on_cluster_are_all_or_nothing_and_released(flushed):
+    from gateway.orders.reservations import RedisReservations, ReservationBusy
+
+    client = redis_client(cluster_redis(flushed, **PATIENT))
+    try:
+        holds = RedisReservations(client, prefix="gw-test:", ttl_seconds=5, wait_seconds=0.2)
+        async with holds.hold([("SKU-0001", "WH-EAST"), ("HOSE 1/2", "WH-WEST")]):
+            # a second order wanting one of the same (SKU, warehouse) waits, then gives up
+            with pytest.raises(ReservationBusy):
+                async with holds.hold([("HOSE 1/2", "WH-WEST"), ("SKU-0002", "WH-EAST")]):
+                    pass
+            held = sum(keys_per_master(flushed))
+        async with holds.hold([("HOSE 1/2", "WH-WEST")]):
+            pass
+        left = sum(keys_per_master(flushed))
+    finally:
+        await client.aclose()
+    assert held == 2  # both holds of the first order, one slot (their shared hash tag)
+    assert left == 0
