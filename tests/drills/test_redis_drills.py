@@ -94,7 +94,10 @@ async def test_redis_killed_under_load(redis, erp, tmp_path: Path):
     assert shared == LIMIT
     assert load.server_errors == 0 and load.errors == 0
     assert load.statuses[200] > 0
-    assert shares == [SHARE] * 3
+    # each process enforces its share; one unit more where a request was granted by Redis in
+    # the moment it went away (a lease unit) or the local window crossed a minute boundary
+    # (the sliding-window approximation), as the README documents
+    assert all(SHARE <= s <= SHARE + 1 for s in shares), shares
     assert len(back) == 3  # all three returned before this step ended
     assert after == LIMIT  # and count on the shared window again
 
