@@ -74,7 +74,8 @@ def process(args: Sequence[str], ready_url: str | None = None,
 
 def gateway_cmd(config: Path, port: int, workers: int = 1) -> list[str]:
     return [sys.executable, "-m", "gateway", "serve", "--config", str(config),
-            "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+            "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+            "--no-access-log"]
 
 
 def cpu_seconds(pid: int) -> float:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import subprocess
 import sys
 import tempfile
@@ -85,14 +84,19 @@ def load(bases: list[str], seconds: float, concurrency: int) -> list[WrkResult]:
         return [parse_wrk(p.communicate(timeout=seconds + 60)[0], seconds) for p in procs]
 
 
-def gateway_counter(bases: list[str], name: str) -> int:
-    """A counter summed over the replicas' /metrics."""
-    total = 0
+def gateway_counter(bases: list[str], name: str, **labels: str) -> int:
+    """A counter summed over the replicas' /metrics (every sample with these labels)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total = 0.0
     for base in bases:
         text = httpx.get(f"{base}/metrics", headers=ADMIN, timeout=5).text
-        match = re.search(rf"^{name} (\S+)$", text, re.M)
-        total += int(float(match.group(1))) if match else 0
-    return total
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v
+                                               for k, v in labels.items()):
+                    total += sample.value
+    return int(total)
 
 
 def redis_table(stack: ExitStack, topology: str, socket_timeout: float) -> str:
@@ -130,8 +134,8 @@ def run(seconds: float, concurrency: int, fresh: float, swr: float, sie: float,
         httpx.post(f"{erp}/stats/reset", timeout=5)
         results = load(bases, seconds, concurrency)
         time.sleep(1)  # background refreshes started by the last requests land first
-        fetches = gateway_counter(bases, "gateway_cache_fetches")
-        l2_errors = gateway_counter(bases, "gateway_cache_l2_errors")
+        fetches = gateway_counter(bases, "gateway_cache_erp_calls_total")
+        l2_errors = gateway_counter(bases, "gateway_cache_l2_errors_total")
         stats = httpx.get(f"{erp}/stats", timeout=5).json()
         erp_calls = stats["calls"]["availability"] + stats["calls"]["prices"]
         # fresh windows a key's timeline can hold in the run: each fetch opens one
@@ -141,7 +145,8 @@ def run(seconds: float, concurrency: int, fresh: float, swr: float, sie: float,
             "served": served, "failed": sum(r.non_2xx + r.socket_errors for r in results),
             "erp_calls": erp_calls, "gateway_fetches": fetches, "l2_errors": l2_errors,
             "soonest_key": stats["key_fetched_soonest_again"],
-            "gateway_fetch_errors": gateway_counter(bases, "gateway_cache_fetch_errors"),
+            "gateway_fetch_errors": gateway_counter(bases, "gateway_cache_erp_calls_total",
+                                                    outcome="error"),
             "min_gap": stats["min_seconds_between_fetches_of_a_key"],
             "max_calls_per_key": stats["max_calls_per_key"], "windows": windows,
             "per_key_per_window": erp_calls / KEYS / windows if fresh else float("nan"),

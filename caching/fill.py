@@ -162,7 +162,7 @@ class Filler:
             if policy.is_fresh(age):
                 kept = self._l1.offer((data_class, key), entry, policy.retention - age)
                 filled[key] = Outcome("peer", kept)
-        self._counters.peer_fills += len(filled)
+        self._counters.of(data_class).peer_fills += len(filled)
         return filled
 
     async def _wait_for_peers(
@@ -196,13 +196,13 @@ class Filler:
     ) -> dict[str, Outcome]:
         if not keys:
             return {}
-        self._counters.fetches += 1
+        self._counters.of(data_class).fetches += 1
         started = self._wall()
         try:
             raw = await fetch(list(keys))
             entries = {key: _entry(raw.get(key), started) for key in keys}
         except Exception as exc:
-            self._counters.fetch_errors += 1
+            self._counters.of(data_class).fetch_errors += 1
             log.warning("upstream fetch of %d %s key(s) failed: %r", len(keys), data_class, exc)
             return {key: Outcome("failed", error=exc) for key in keys}
         storable = {

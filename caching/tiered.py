@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,7 @@ from caching.fill import Filler, InvalidationLog, Outcome
 from caching.invalidation import InvalidationMessage, InvalidationSubscriber, encode_message
 from caching.l1 import L1Cache, L1Key
 from caching.l2 import L2Store
-from caching.metrics import Counters
+from caching.metrics import ClassCounters, Counters
 from caching.singleflight import SingleFlight
 from caching.status import Lookup, Status
 from caching.types import Fetch, RedisClient
@@ -123,6 +123,16 @@ class TieredCache:
         subscriber = self._subscriber
         return self._l2.degraded or (subscriber is not None and not subscriber.connected)
 
+    def set_policies(self, policies: Mapping[str, FreshnessPolicy]) -> None:
+        """New freshness policies (a config reload); entries already cached keep their data."""
+        merged = CacheConfig.model_validate({**self.config.model_dump(), "policies": policies})
+        self.config = merged
+
+    def redis_answered(self) -> None:
+        """Redis answered someone's probe: use L2 again now rather than on the next miss."""
+        if self._l2 is not None:
+            self._l2.mark_healthy()
+
     def stats(self) -> dict[str, int]:
         """Counters plus current gauges, for a metrics endpoint."""
         return {
@@ -141,7 +151,7 @@ class TieredCache:
             policy = self.config.policy(data_class)
             age = entry.age(self._wall())
             if age <= policy.fresh_ttl:  # policy.is_fresh(age), inlined on the hottest path
-                self.counters.hits += 1
+                self.counters.of(data_class).hits += 1
                 return Lookup(entry.payload, "hit", entry.fetched_at, age, policy.fresh_ttl - age)
         return (await self.get_many(data_class, (key,), fetch))[key]
 
@@ -154,6 +164,7 @@ class TieredCache:
         for stale-if-error. Redis problems never raise.
         """
         policy = self.config.policy(data_class)
+        counts = self.counters.of(data_class)
         wanted = list(dict.fromkeys(keys))
         found: dict[str, Lookup] = {}
         refresh: dict[str, Entry] = {}
@@ -162,7 +173,7 @@ class TieredCache:
         now = self._wall()
         for key in wanted:
             entry = self._l1.get((data_class, key))
-            if entry is None or not self._serve(key, entry, policy, now, found, refresh):
+            if entry is None or not self._serve(counts, key, entry, policy, now, found, refresh):
                 missing.append(key)
                 if entry is not None:
                     stale[key] = entry
@@ -175,7 +186,7 @@ class TieredCache:
                 if entry is not None:
                     ttl = policy.retention - entry.age(now)
                     entry = self._l1.offer((data_class, key), entry, ttl)
-                    if self._serve(key, entry, policy, now, found, refresh):
+                    if self._serve(counts, key, entry, policy, now, found, refresh):
                         continue
                     stale[key] = entry
                 still.append(key)
@@ -211,6 +222,7 @@ class TieredCache:
 
     def _serve(
         self,
+        counts: ClassCounters,
         key: str,
         entry: Entry,
         policy: FreshnessPolicy,
@@ -220,11 +232,11 @@ class TieredCache:
     ) -> bool:
         age = entry.age(now)
         if policy.is_fresh(age):
-            self.counters.hits += 1
+            counts.hits += 1
             found[key] = _lookup(entry, "hit", age, policy)
             return True
         if policy.can_revalidate_in_background(age):
-            self.counters.stale_hits += 1
+            counts.stale_hits += 1
             found[key] = _lookup(entry, "stale", age, policy, detail="stale-while-revalidate")
             refresh[key] = entry
             return True
@@ -237,7 +249,7 @@ class TieredCache:
         if not idle:
             return
         led, _ = self._flights.claim((data_class, k) for k in idle)
-        self.counters.refreshes += len(led)
+        self.counters.of(data_class).refreshes += len(led)
         futures = {k: f for (_, k), f in led.items()}
         slot = (data_class, fetch)
         pending = self._pending_refresh.get(slot)
@@ -280,19 +292,21 @@ class TieredCache:
             futures = {k: f for (_, k), f in led.items()}
             self._spawn(self._filler.run(data_class, policy, stale, fetch, futures),
                         f"cache-fill:{data_class}")
-        self.counters.coalesced_waits += len(joined)
+        self.counters.of(data_class).coalesced_waits += len(joined)
         pending = {**led, **joined}
         # shielded: a caller that goes away must not cancel a fill others wait on
         outcomes = await asyncio.gather(*(asyncio.shield(pending[(data_class, k)]) for k in keys))
         now = self._wall()
+        counts = self.counters.of(data_class)
         return {
-            key: self._resolve(key, outcome, stale.get(key), (data_class, key) in joined,
+            key: self._resolve(counts, key, outcome, stale.get(key), (data_class, key) in joined,
                                policy, now)
             for key, outcome in zip(keys, outcomes, strict=True)
         }
 
     def _resolve(
         self,
+        counts: ClassCounters,
         key: str,
         outcome: Outcome,
         stale: Entry | None,
@@ -303,16 +317,16 @@ class TieredCache:
         fwd = "stale" if stale is not None else "uri-miss"
         entry = outcome.entry
         if outcome.kind in ("fetched", "peer") and entry is not None:
-            self.counters.misses += 1
+            counts.misses += 1
             return _lookup(entry, "miss", entry.age(now), policy, fwd=fwd,
                            stored=outcome.stored and not joined,
                            collapsed=joined or outcome.kind == "peer")
         if outcome.kind == "fallback" and entry is not None:
-            self.counters.stale_hits += 1
+            counts.stale_hits += 1
             return _lookup(entry, "stale", entry.age(now), policy, fwd="stale",
                            detail="fill-wait")
         if stale is not None and policy.can_serve_on_error(stale.age(now)):
-            self.counters.stale_hits += 1
+            counts.stale_hits += 1
             return _lookup(stale, "stale", stale.age(now), policy, fwd="stale",
                            detail="stale-if-error")
         raise outcome.error or RuntimeError(f"cache fill for {key!r} produced nothing")

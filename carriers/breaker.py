@@ -7,6 +7,10 @@ States::
     half_open ──(probe succeeds)──► closed        (window cleared)
     half_open ──(probe fails)──► open              (timer restarts)
 
+An operator can force a breaker open (it stays open, refusing every call, until reset)
+and reset it (closed, window cleared). ``listeners`` hear every state change as
+``(account, old state, new state)``.
+
 Failures are ``CarrierUnavailable`` (5xx, 429, transport errors, ``CarrierTimeout``).
 Any other ``CarrierError`` (a 4xx ``CarrierRejected``) proves the carrier is up and
 counts as a success. Cancellation counts as neither. While open, and while the single
@@ -68,6 +72,8 @@ class BreakerSnapshot(BaseModel):
     failures: int
     rejected: int
     times_opened: int
+    # held open by an operator (POST /admin/carriers/{account}/open) until reset
+    forced_open: bool = False
 
 
 class CircuitBreaker:
@@ -92,11 +98,13 @@ class CircuitBreaker:
         self._probing = False
         self._calls = self._successes = self._failures = 0
         self._rejected = self._times_opened = 0
+        self._forced = False
+        self.listeners: list[Callable[[str, BreakerState, BreakerState], None]] = []
 
     @property
     def state(self) -> BreakerState:
         """The effective state: an open breaker whose timer ran out reports half_open."""
-        if self._state is BreakerState.OPEN and self._open_remaining() <= 0:
+        if self._state is BreakerState.OPEN and self._open_remaining() <= 0 and not self._forced:
             return BreakerState.HALF_OPEN
         return self._state
 
@@ -123,7 +131,8 @@ class CircuitBreaker:
         calls = len(self._window)
         failures = sum(1 for _, ok in self._window if not ok)
         state = self.state
-        remaining = self._open_remaining() if state is BreakerState.OPEN else None
+        remaining = (self._open_remaining() if state is BreakerState.OPEN and not self._forced
+                     else None)
         return BreakerSnapshot(
             account=self.account, carrier=self.carrier, state=state,
             failure_rate=failures / calls if calls else 0.0,
@@ -131,14 +140,34 @@ class CircuitBreaker:
             opened_at=self._opened_at_wall if state is not BreakerState.CLOSED else None,
             retry_in_seconds=remaining,
             calls=self._calls, successes=self._successes, failures=self._failures,
-            rejected=self._rejected, times_opened=self._times_opened)
+            rejected=self._rejected, times_opened=self._times_opened, forced_open=self._forced)
+
+    def force_open(self) -> None:
+        """Refuse every call until ``reset``: an operator takes the account out of service."""
+        self._forced = True
+        self._probing = False
+        if self._state is not BreakerState.OPEN:
+            self._open(self._clock())
+
+    def reset(self) -> None:
+        """Close the breaker now and forget the window (and any forced open)."""
+        self._forced = False
+        self._probing = False
+        self._window.clear()
+        self._set(BreakerState.CLOSED)
+
+    def _set(self, state: BreakerState) -> None:
+        old, self._state = self._state, state
+        if old is not state:
+            for listener in self.listeners:
+                listener(self.account, old, state)
 
     def _admit(self) -> bool:
         """Return whether this call is the half-open probe; raise BreakerOpen to refuse it."""
         if self._state is BreakerState.OPEN:
-            if self._open_remaining() > 0:
+            if self._forced or self._open_remaining() > 0:
                 self._reject()
-            self._state = BreakerState.HALF_OPEN
+            self._set(BreakerState.HALF_OPEN)
             self._probing = False
         if self._state is BreakerState.HALF_OPEN:
             if self._probing:
@@ -149,7 +178,8 @@ class CircuitBreaker:
 
     def _reject(self) -> None:
         self._rejected += 1
-        retry_after = max(1, math.ceil(self._open_remaining()))
+        remaining = self.config.open_seconds if self._forced else self._open_remaining()
+        retry_after = max(1, math.ceil(remaining))
         raise BreakerOpen(self.carrier, self.account, retry_after)
 
     def _record(self, *, ok: bool, probe: bool) -> None:
@@ -159,11 +189,13 @@ class CircuitBreaker:
             self._successes += 1
         else:
             self._failures += 1
+        if self._forced:
+            return  # held open by an operator: no call decides anything
         if probe:
             self._probing = False
             if ok:
-                self._state = BreakerState.CLOSED
                 self._window.clear()
+                self._set(BreakerState.CLOSED)
             else:
                 self._open(now)
             return
@@ -177,10 +209,10 @@ class CircuitBreaker:
             self._open(now)
 
     def _open(self, now: float) -> None:
-        self._state = BreakerState.OPEN
         self._opened_at = now
         self._opened_at_wall = self._wall_clock()
         self._times_opened += 1
+        self._set(BreakerState.OPEN)
 
     def _open_remaining(self) -> float:
         return self._opened_at + self.config.open_seconds - self._clock()

@@ -24,6 +24,14 @@ ErrorParser = Callable[[str, httpx.Response], list[CarrierMessage]]
 # a carrier that does not accept a connection within this long is down, whatever the budget
 _CONNECT_SECONDS = 5.0
 
+# headers every carrier call carries, made per call (the gateway adds the trace context)
+OUTBOUND_HEADER_HOOKS: list[Callable[[], Mapping[str, str]]] = []
+
+
+async def _outbound_headers(request: httpx.Request) -> None:
+    for hook in OUTBOUND_HEADER_HOOKS:
+        request.headers.update(hook())
+
 
 def carrier_client(base_url: str, timeout_seconds: float, *, auth: httpx.Auth | None = None,
                    headers: Mapping[str, str] | None = None,
@@ -40,6 +48,8 @@ def carrier_client(base_url: str, timeout_seconds: float, *, auth: httpx.Auth | 
         timeout=httpx.Timeout(timeout_seconds,
                               connect=min(timeout_seconds, _CONNECT_SECONDS)),
         headers={"Accept": "application/json", **(headers or {})},
+        event_hooks={"request": [_outbound_headers]},
+        trust_env=False,
     )
 
 

@@ -8,6 +8,10 @@ build callable (built-in codes cannot be overridden).
 Every call through a ``GuardedCarrier`` runs inside the account's breaker and under its
 ``timeout_seconds`` budget (``CarrierTimeout`` when it runs out); an adapter's stray
 exception becomes ``CarrierUnavailable`` so a bug looks like an outage, not a 500.
+
+``CarrierRegistry.instrument(hooks)`` lets whoever assembles the service time and trace
+every call (``CallHooks``: a span around the call, then its duration and outcome: ``ok``,
+``rejected``, ``unavailable``, ``timeout`` or ``breaker_open``).
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import asyncio
 import importlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from importlib import metadata
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from carriers.base import (
     Capability,
@@ -29,7 +34,7 @@ from carriers.base import (
     LabelChecks,
     RepeatablePurchase,
 )
-from carriers.breaker import BreakerSnapshot, CircuitBreaker
+from carriers.breaker import BreakerOpen, BreakerSnapshot, BreakerState, CircuitBreaker
 from carriers.config import CarrierAccountConfig
 from carriers.idempotency import LabelLookup
 from carriers.models import (
@@ -53,6 +58,28 @@ BUILTIN_ADAPTERS: Mapping[str, str] = {
     "usps": "carriers.adapters.usps:build",
     "dhl_express": "carriers.adapters.dhl:build",
 }
+
+
+class CallHooks(Protocol):
+    def span(self, account: str, carrier: str, operation: str
+             ) -> AbstractContextManager[object]:
+        """Entered around one call (breaker included)."""
+        ...
+
+    def done(self, account: str, carrier: str, operation: str, seconds: float,
+             outcome: str) -> None:
+        """One call ended: how long it took and how it ended."""
+        ...
+
+
+def _outcome(exc: BaseException) -> str:
+    if isinstance(exc, BreakerOpen):
+        return "breaker_open"
+    if isinstance(exc, CarrierTimeout):
+        return "timeout"
+    if isinstance(exc, CarrierUnavailable):
+        return "unavailable"
+    return "rejected" if isinstance(exc, CarrierError) else "error"
 
 
 class CarrierConfigError(ValueError):
@@ -103,6 +130,7 @@ class GuardedCarrier:
         self.carrier = inner.carrier
         self.capabilities = inner.capabilities
         self.warehouses = frozenset(config.warehouses)
+        self.hooks: CallHooks | None = None
 
     @property
     def supports_lookup(self) -> bool:
@@ -155,7 +183,20 @@ class GuardedCarrier:
             raise self._missing(capability.value)
         seconds = self.config.timeout_seconds if budget is None else min(
             budget, self.config.timeout_seconds)
-        return await self.breaker.call(lambda: self._bounded(operation, seconds))
+        hooks = self.hooks
+        if hooks is None:
+            return await self.breaker.call(lambda: self._bounded(operation, seconds))
+        name = capability.value if capability is not None else "lookup"
+        outcome = "ok"
+        started = time.perf_counter()
+        with hooks.span(self.id, self.carrier, name):
+            try:
+                return await self.breaker.call(lambda: self._bounded(operation, seconds))
+            except Exception as exc:
+                outcome = _outcome(exc)
+                raise
+            finally:
+                hooks.done(self.id, self.carrier, name, time.perf_counter() - started, outcome)
 
     async def _bounded(self, operation: Callable[[], Awaitable[T]], budget: float) -> T:
         try:
@@ -228,6 +269,15 @@ class CarrierRegistry:
             return self._accounts[account_id]
         except KeyError:
             raise UnknownCarrierAccount(f"no carrier account {account_id!r}") from None
+
+    def instrument(self, hooks: CallHooks,
+                   on_transition: Callable[[str, BreakerState, BreakerState], None] | None = None
+                   ) -> None:
+        """Time and trace every account's calls; hear every breaker's state changes."""
+        for account in self._accounts.values():
+            account.hooks = hooks
+            if on_transition is not None:
+                account.breaker.listeners.append(on_transition)
 
     def breaker_states(self) -> list[BreakerSnapshot]:
         return [account.breaker.snapshot() for account in self._accounts.values()]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from functools import cache
 
 from starlette.applications import Starlette
@@ -24,7 +25,10 @@ from gateway.edge import edge_middleware
 from gateway.erp.base import ErpConnector, ErpError, LoginCheck, connect_check
 from gateway.erp.counting import CountingConnector
 from gateway.errors import EXCEPTION_HANDLERS
-from gateway.metrics import MetricsExport, RequestMetrics
+from gateway.observability.appliers import LiveParts, live_appliers
+from gateway.observability.control import WorkerControl
+from gateway.observability.ops import Operations
+from gateway.observability.reload import Reloader
 from gateway.operations import operations
 from gateway.resources import (
     cache_config,
@@ -66,9 +70,14 @@ async def _announce_erp(connector: CountingConnector) -> None:
                   "recovers (failed logins are retried with back-off)", connector.name, exc)
 
 
-def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starlette:
-    """Build the ASGI app. ``erp`` replaces the configured connector (tests, drills)."""
-    requests = RequestMetrics()
+def create_app(settings: Settings, *, erp: ErpConnector | None = None,
+               control: WorkerControl | None = None, config_path: str | None = None,
+               tracer_provider: object = None) -> Starlette:
+    """Build the ASGI app. ``erp`` replaces the configured connector (tests, drills);
+    ``control`` is the worker's (drain, reload: ``erp-gateway serve`` passes it);
+    ``config_path`` is the file a reload reads; ``tracer_provider`` an OpenTelemetry SDK
+    provider that replaces the configured export (tests)."""
+    ops = Operations(settings, control=control, tracer_provider=tracer_provider)
     # clients connect lazily: building them here lets the gates hold them
     redis = redis_client(settings.redis) if settings.redis else None
     assert settings.auth is not None  # Settings requires it (the demo fills in its own)
@@ -76,54 +85,81 @@ def create_app(settings: Settings, *, erp: ErpConnector | None = None) -> Starle
     # one client per replica: cache, limiter, auth and label store share it
     limiter = rate_limiter(settings, redis)
     router = Router(operations())
+    ops.tracing.templates = {op.operation_id: op.path for op in router.operations()}
+    gates = LiveGates(AuthGate(auth.authenticator, ()), VersionGate(settings.versioning),
+                      RateLimitGate(settings.ratelimit, limiter))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        connector = CountingConnector(erp or erp_connector(settings))
-        await _announce_erp(connector)
+        counting = CountingConnector(erp or erp_connector(settings))
+        await _announce_erp(counting)
+        # every call metered and traced; the counting layer keeps its own tallies
+        connector = ops.erp(counting)
         shipping = shipping_service(settings, redis)
+        ops.instrument_shipping(shipping)
         tiered = TieredCache(cache_config(settings), redis)
         await tiered.start()
-        readiness = ReadinessProbe(connector, redis, tiered, limiter)
+        readiness = ReadinessProbe(connector, redis, tiered, limiter, ops.control)
+        reloader = Reloader(settings, config_path, {}, ops.metrics)
         catalog = CatalogService(connector, tiered)
+        ops.instrument_catalog(catalog)
         orders = order_service(settings, connector, catalog, shipping.purchases.store, redis)
+
+        def applied(running: Settings) -> None:
+            services.settings = running
+            router.bind(services, services.limits)  # handlers see the replaced services
+
         services = Services(
-            settings=settings, erp=connector, catalog=catalog, orders=orders,
+            settings=settings, erp=counting, catalog=catalog, orders=orders,
             shipping=shipping, cache=tiered, limiter=limiter, auth=auth, readiness=readiness,
-            metrics=MetricsExport(requests, lambda: {
-                "shipping": shipping.counters.snapshot, "cache": tiered.stats,
-                "erp_calls": connector.snapshot}),
-            contracts=_contracts(), limits=settings.limits, webhooks=settings.webhooks,
-            redis=redis)
+            ops=ops, reloader=reloader, contracts=_contracts(), limits=settings.limits,
+            webhooks=dict(settings.webhooks), redis=redis)
+        parts = LiveParts(auth_gate=gates.auth, version_gate=gates.version,
+                          ratelimit_gate=gates.ratelimit, cache=tiered, services=services,
+                          redis=redis)
+        reloader.appliers = live_appliers(parts)
+        reloader.on_applied = applied
+        ops.control.reload = reloader.reload
         router.bind(services, settings.limits)
         # for tests and tooling that inspect a running app; handlers get theirs bound
         app.state.services = services
+        ops.start(cache=tiered, limiter=limiter, redis=redis)
         try:
             yield
         finally:
             readiness.draining = True
+            await ops.stop()
             router.unbind()
             await orders.aclose()
+            for retired in parts.retired:
+                await retired.aclose()
             await tiered.stop()
             await shipping.aclose()
             await connector.aclose()
-            await auth.aclose()
+            await services.auth.aclose()
             await limiter.aclose()
             if redis is not None:
                 await close_redis(redis)
 
-    return Starlette(
+    app = Starlette(
         routes=[router],
         # every policy in one layer (see policies.chain), after the chain resolved the
         # operation: bounds first (they cost nothing to check), then auth and its scope
         # check; versioning and rate limits read the principal, and version refusals cost
-        # no quota. The edge layers (proxies, CORS, compression) sit outside it.
-        middleware=[*edge_middleware(settings), Middleware(PolicyChain, gates=[
-            HeaderBoundsGate(settings.limits),
-            AuthGate(auth.authenticator, ()),
-            VersionGate(settings.versioning),
-            RateLimitGate(settings.ratelimit, limiter),
-        ], request_ids=True, observe=requests.observe_request, resolve=router.resolve)],
+        # no quota
+        middleware=[*ops.middleware(), *edge_middleware(settings), Middleware(PolicyChain, gates=[
+            HeaderBoundsGate(settings.limits), gates.auth, gates.version, gates.ratelimit,
+        ], request_ids=True, observe=ops.observer, resolve=router.resolve)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+    return app
+
+
+@dataclass(frozen=True)
+class LiveGates:
+    """The gates a configuration reload reconfigures in place."""
+
+    auth: AuthGate
+    version: VersionGate
+    ratelimit: RateLimitGate

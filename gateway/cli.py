@@ -10,11 +10,14 @@ from collections.abc import Sequence
 from gateway.contracts.cli import add_parser as add_openapi_parser
 from gateway.settings import (
     CONFIG_ENV,
+    METRICS_DIR_ENV,
+    SUPERVISOR_ENV,
     ConfigError,
     Settings,
     load_settings,
     replica_share_warning,
 )
+from gateway.version import version
 from policies.limits import InputLimits
 
 DEMO_BANNER = """\
@@ -45,8 +48,13 @@ def server_buffer_bytes(limits: InputLimits) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     import os
+    import shutil
+    import tempfile
 
     import uvicorn
+
+    from gateway.observability import server
+    from gateway.observability.logs import log_config
 
     if args.config:
         try:
@@ -85,12 +93,28 @@ def _serve(args: argparse.Namespace) -> int:
     password = tls.keyfile_password.get_secret_value() if tls and tls.keyfile_password else None
     if share := replica_share_warning(settings.ratelimit.replicas, workers):
         print(f"warning: {share}", file=sys.stderr, flush=True)
+    logging = settings.logging.model_copy(update={
+        k: v for k, v in (("format", args.log_format), ("level", args.log_level),
+                          ("access_log", args.access_log)) if v is not None})
+    # every worker writes its metrics here; a fresh directory, so no counter starts stale
+    metrics_dir = tempfile.mkdtemp(prefix="erp-gateway-metrics-")
+    os.environ[METRICS_DIR_ENV] = metrics_dir
+    if workers > 1:
+        os.environ[SUPERVISOR_ENV] = str(os.getpid())
+    else:
+        os.environ.pop(SUPERVISOR_ENV, None)
     # forwarding headers are ours to judge ([proxies]), not the server's
-    uvicorn.run("gateway.asgi:app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=False, server_header=False, log_level=args.log_level,
-                access_log=args.access_log, http=args.http,
-                h11_max_incomplete_event_size=server_buffer_bytes(settings.limits),
-                ssl_certfile=certfile, ssl_keyfile=keyfile, ssl_keyfile_password=password)
+    config = uvicorn.Config(
+        "gateway.asgi:app", factory=True, host=host, port=port, workers=workers,
+        proxy_headers=False, server_header=False, log_config=log_config(logging),
+        log_level=logging.level, access_log=False, http=args.http,
+        h11_max_incomplete_event_size=server_buffer_bytes(settings.limits),
+        ssl_certfile=certfile, ssl_keyfile=keyfile, ssl_keyfile_password=password)
+    try:
+        server.run(config, drain_seconds=settings.server.drain_seconds,
+                   graceful_timeout_seconds=settings.server.graceful_timeout_seconds)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 
@@ -144,6 +168,7 @@ def _demo_erp(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="erp-gateway", description=__doc__)
+    root.add_argument("--version", action="version", version=f"erp-gateway {version()}")
     sub = root.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the gateway (embedded demo without --config)")
@@ -151,9 +176,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
-    serve.add_argument("--log-level", default="info")
-    # per-request log lines cost a cached read throughput (bench/RESULTS.md); metrics count them
-    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
+                       help="default: [logging] level (info)")
+    serve.add_argument("--log-format", choices=("json", "text"),
+                       help="default: [logging] format (json)")
+    serve.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=None,
+                       help="one line per request (default: [logging] access_log, on)")
     serve.add_argument("--http", choices=("auto", "h11", "httptools"), default="auto",
                        help="HTTP/1.1 parser (auto: httptools when installed, else h11)")
     serve.add_argument("--ssl-certfile", help="serve https with this PEM certificate "

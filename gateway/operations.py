@@ -116,8 +116,30 @@ AUTH = [
 
 ADMIN = [
     Operation("getCarrierStatus", "GET", "/admin/carriers", admin.carriers,
-              "Circuit breaker state of every carrier account on this replica", "admin",
-              scope="admin", group="admin", response=admin.CarrierStatus),
+              "Circuit breaker state of every carrier account on the worker that answers",
+              "admin", scope="admin", group="admin", response=admin.CarrierStatus),
+    Operation("openCarrierBreaker", "POST", "/admin/carriers/{account}/open",
+              admin.open_breaker, "Hold a carrier account's breaker open on the worker that "
+              "answers, until reset", "admin", scope="admin", group="admin",
+              path_params=admin.AccountPath, response=admin.BreakerAnswer, problems=(404,)),
+    Operation("resetCarrierBreaker", "POST", "/admin/carriers/{account}/reset",
+              admin.reset_breaker, "Close a carrier account's breaker on the worker that "
+              "answers", "admin", scope="admin", group="admin", path_params=admin.AccountPath,
+              response=admin.BreakerAnswer, problems=(404,)),
+    Operation("getConfig", "GET", "/admin/config", admin.config,
+              "The running configuration, credentials redacted", "admin", scope="admin",
+              group="admin", response=admin.ConfigAnswer),
+    Operation("listClients", "GET", "/admin/clients", admin.clients,
+              "Configured clients: scopes, plans, versions, key counts; never the keys",
+              "admin", scope="admin", group="admin", response=admin.ClientList),
+    Operation("reloadConfig", "POST", "/admin/reload", admin.reload,
+              "Re-read the configuration file; an invalid one is refused and the running one "
+              "stays", "admin", scope="admin", group="admin", response=admin.ReloadAnswer,
+              problems=(422,),
+              description="Live: auth (clients, keys), ratelimit plans, versioning, cache "
+              "policies, shipping fallback tables, webhooks, log level. Other changes are "
+              "listed under restart_required and not applied. Every worker of this server "
+              "reloads (SIGHUP does the same)."),
     Operation("purgeCache", "POST", "/admin/cache/purge", cache_admin.purge,
               "Evict cached availability and prices by SKU, customer, price list, or all",
               "admin", scope="admin", group="admin", body=PurgeRequest, response=PurgeResult),

@@ -14,7 +14,8 @@ from caching import TieredCache
 from carriers.service import ShippingService
 from gateway.catalog import CatalogService
 from gateway.erp.counting import CountingConnector
-from gateway.metrics import MetricsExport
+from gateway.observability.ops import Operations
+from gateway.observability.reload import Reloader
 from gateway.orders.service import OrderService
 from gateway.routes.contracts import Contracts
 from gateway.routes.health import ReadinessProbe
@@ -36,7 +37,9 @@ class Services:
     limiter: RateLimiter
     auth: AuthComponents
     readiness: ReadinessProbe
-    metrics: MetricsExport
+    # metrics, traces, logs, the worker's control (drain, reload)
+    ops: Operations
+    reloader: Reloader
     contracts: Contracts
     limits: InputLimits
     webhooks: dict[str, WebhookSource]

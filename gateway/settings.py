@@ -12,6 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +32,7 @@ from gateway.erp.demo import DemoConfig
 from gateway.erp.http_demo import HttpDemoConfig
 from gateway.erp.none import NoErpConfig
 from gateway.erp.tryton import TrytonConfig
+from gateway.observability.config import LogSettings, TracingSettings
 from gateway.orders.config import OrdersConfig
 from gateway.redis_settings import RedisSettings
 from policies.auth import AuthConfig
@@ -81,6 +83,11 @@ class ServerSettings(_Section):
     workers: int = Field(default=1, ge=1, le=64)
     # serve https directly; usually the load balancer terminates TLS instead
     tls: TlsSettings | None = None
+    # after SIGTERM: /readyz answers 503 this long, with traffic still served, before the
+    # listener closes (longer than the balancer's readiness period)
+    drain_seconds: float = Field(default=5.0, ge=0, le=300)
+    # then requests in flight get this long to finish before they are cancelled
+    graceful_timeout_seconds: float = Field(default=30.0, ge=1, le=600)
 
 
 # per-section Redis knobs the packages keep for standalone use; the gateway derives them
@@ -164,6 +171,10 @@ class Settings(_Section):
     cors: CorsConfig = CorsConfig()
     # gzip for large answers
     compression: CompressionConfig = CompressionConfig()
+    # JSON lines by default; serve --log-format overrides the format
+    logging: LogSettings = LogSettings()
+    # OpenTelemetry, with the otel extra installed
+    tracing: TracingSettings = TracingSettings()
 
     @field_validator("ratelimit")
     @classmethod
@@ -315,10 +326,23 @@ def load_settings(path: str | Path, env: Mapping[str, str] | None = None) -> Set
 
 # the CLI hands the config path to uvicorn's worker processes through this variable
 CONFIG_ENV = "ERP_GATEWAY_CONFIG"
+# ... the multi-worker supervisor's pid (SIGHUP to it reloads every worker) ...
+SUPERVISOR_ENV = "ERP_GATEWAY_SUPERVISOR_PID"
+# ... and the metrics directory the workers share (prometheus-client's own variable)
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def settings_for_worker(env: Mapping[str, str] | None = None) -> Settings:
-    """Settings in a server worker: the file the CLI was given, else the embedded demo."""
+@dataclass(frozen=True)
+class WorkerEnvironment:
+    """What ``erp-gateway serve`` tells its workers besides the config file."""
+
+    config_path: str | None
+    supervisor_pid: int | None
+    metrics_dir: str | None
+
+
+def worker_environment(env: Mapping[str, str] | None = None) -> WorkerEnvironment:
     env = os.environ if env is None else env
-    path = env.get(CONFIG_ENV)
-    return load_settings(path, env) if path else Settings.embedded_demo()
+    pid = env.get(SUPERVISOR_ENV, "")
+    return WorkerEnvironment(env.get(CONFIG_ENV) or None, int(pid) if pid.isdigit() else None,
+                             env.get(METRICS_DIR_ENV) or None)

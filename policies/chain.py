@@ -19,7 +19,10 @@ same chain with just its own gate.
 The chain can also own correlation ids (``request_ids=True``): accept a well-formed
 ``X-Request-ID`` or make one, leave it in ``state["request_id"]`` and ``request_id_var``,
 and echo it on every response it sees. ``observe(scope, status, seconds)`` is called once
-per HTTP request after the response, for metrics.
+per HTTP request after the response, for metrics and access logs; by then ``state`` also
+holds ``response_headers`` (as sent), ``response_bytes`` (body bytes sent) and, for a
+request a gate refused, ``refused``: ``(gate name, Problem)``. A gate's name is its
+``name`` attribute (``auth``, ``version``, ``ratelimit``), else its class name.
 
 Given ``resolve``, the chain first finds which operation a request is for and leaves its
 ``RoutePolicy`` (operation id, public or not, required scope, rate-limit group) in
@@ -104,20 +107,25 @@ class PolicyChain:
             token = request_id_var.set(rid)
             added.append((HEADER_KEY, rid.encode("ascii")))
         status = 500
+        sent = 0
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, sent
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = message.get("headers", ())
                 if added:
-                    headers = message.get("headers", ())
                     if token is not None and status >= 400:
                         # problem handlers set X-Request-ID themselves (the 500 handler runs
                         # outside this chain): replace theirs rather than send two
                         headers = [h for h in headers if h[0] != HEADER_KEY]
-                    message["headers"] = [*headers, *added]
+                    headers = message["headers"] = [*headers, *added]
+                state["response_headers"] = headers
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
             await send(message)
 
+        gate: Gate | None = None
         try:
             try:
                 for gate in self.gates:
@@ -125,6 +133,7 @@ class PolicyChain:
                     if headers:
                         added.extend(headers)
             except Problem as refusal:
+                state["refused"] = (getattr(gate, "name", type(gate).__name__), refusal)
                 await refusal(scope, receive, send_with_headers)
             else:
                 await self.app(scope, receive, send_with_headers)
@@ -132,6 +141,7 @@ class PolicyChain:
             if token is not None:
                 request_id_var.reset(token)
             if self.observe is not None:
+                state["response_bytes"] = sent
                 self.observe(scope, status, perf_counter() - started)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:

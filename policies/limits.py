@@ -61,6 +61,8 @@ class HeaderBoundsGate:
     ``gateway.cli`` sizes its buffers above these limits so the answer is a problem here.
     """
 
+    name = "bounds"
+
     def __init__(self, limits: InputLimits) -> None:
         self.limits = limits
 

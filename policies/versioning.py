@@ -148,6 +148,8 @@ class VersionGate:
     """The versioning policy as a gate (see ``policies.chain``); runs after auth so that a
     principal's version restriction can apply."""
 
+    name = "version"
+
     def __init__(self, config: VersioningConfig, *,
                  clock: Callable[[], datetime] = _utcnow) -> None:
         self.config = config
@@ -155,6 +157,10 @@ class VersionGate:
         self._pattern = re.compile(config.version_pattern)
         self._versions = {v.name: _compile(v) for v in config.versions}
         self._known = [v.name for v in config.versions]
+
+    def reconfigure(self, config: VersioningConfig) -> None:
+        """Apply a new versions table (a config reload) from the next request on."""
+        self.__init__(config, clock=self._clock)  # type: ignore[misc]
 
     async def __call__(self, scope: Scope, state: dict[str, Any]) -> Headers:
         if scope["type"] != "http":

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from caching import InvalidationResult, TieredCache
+from gateway.observability.ops import Operations
 from gateway.schemas.admin import ChangeNotice, FrappeDocument, PurgeRequest, PurgeResult
 from gateway.settings import WebhookSource
 from policies.limits import InputLimits
@@ -34,7 +35,8 @@ async def purge(body: PurgeRequest, cache: TieredCache) -> Response:
 
 
 async def erp_webhook(path: SourcePath, raw: bytes, request: Request, cache: TieredCache,
-                      webhooks: dict[str, WebhookSource], limits: InputLimits) -> Response:
+                      webhooks: dict[str, WebhookSource], limits: InputLimits,
+                      ops: Operations) -> Response:
     source = webhooks.get(path.source)
     if source is None:
         raise NotFound(f"no webhook source {path.source!r} is configured")
@@ -52,4 +54,6 @@ async def erp_webhook(path: SourcePath, raw: bytes, request: Request, cache: Tie
                   else ChangeNotice.model_validate(doc))
     except ValidationError as exc:
         raise validation_failed(body_errors(exc, limits), exc.error_count()) from None
-    return await _evict(cache, notice)
+    answer = await _evict(cache, notice)
+    ops.webhook_eviction(path.source, notice)
+    return answer

@@ -10,6 +10,9 @@ from starlette.responses import JSONResponse, Response
 
 from caching import TieredCache
 from gateway.erp.base import ErpConnector, ErpError
+from gateway.observability.control import WorkerControl
+from gateway.version import version
+from policies.problems import Problem
 from policies.ratelimit import RateLimiter
 
 CHECK_TIMEOUT = 2.0
@@ -17,6 +20,11 @@ CHECK_TIMEOUT = 2.0
 
 class Liveness(BaseModel):
     status: Literal["ok"]
+    version: str
+
+
+class Draining(Problem):
+    status, slug, title = 503, "draining", "Draining"
 
 
 class Check(BaseModel):
@@ -34,12 +42,22 @@ class ReadinessProbe:
     whether this replica is draining (then 503, so balancers stop sending it traffic)."""
 
     def __init__(self, erp: ErpConnector, redis: Any, cache: TieredCache,
-                 limiter: RateLimiter) -> None:
+                 limiter: RateLimiter, control: WorkerControl | None = None) -> None:
         self.erp = erp
         self.redis = redis
         self.cache = cache
         self.limiter = limiter
-        self.draining = False
+        self.control = control or WorkerControl()
+        self._stopping = False
+
+    @property
+    def draining(self) -> bool:
+        """SIGTERM received (the drain period), or the app is shutting down."""
+        return self._stopping or self.control.draining
+
+    @draining.setter
+    def draining(self, value: bool) -> None:
+        self._stopping = value
 
     async def _erp(self) -> dict[str, Any]:
         try:
@@ -78,7 +96,7 @@ class ReadinessProbe:
 
 
 async def healthz() -> Response:
-    return JSONResponse({"status": "ok"})
+    return JSONResponse({"status": "ok", "version": version()})
 
 
 async def readyz(readiness: ReadinessProbe) -> Response:
@@ -88,8 +106,11 @@ async def readyz(readiness: ReadinessProbe) -> Response:
     not unready: failing readiness would pull all replicas out of the balancer
     at once and throw away the cached answers they can still serve.
     """
-    checks = await readiness.checks()
     if readiness.draining:
-        return JSONResponse({"status": "draining", "checks": checks}, status_code=503)
+        # before any check: a draining replica must say so at once, whatever is down
+        raise Draining("this replica is shutting down: send new requests elsewhere",
+                       headers={"Retry-After": "1"},
+                       extensions={"state": "draining", "worker": readiness.control.pid})
+    checks = await readiness.checks()
     degraded = any(c["status"] != "up" for c in checks.values())
     return JSONResponse({"status": "degraded" if degraded else "ready", "checks": checks})

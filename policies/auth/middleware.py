@@ -24,12 +24,18 @@ class AuthGate:
     routes' business (``require_scope``). Public requests carry no principal.
     """
 
+    name = "auth"
+
     def __init__(self, authenticator: Authenticator, public_paths: Sequence[str]) -> None:
         self.authenticator = authenticator
         # "/docs" covers "/docs" and "/docs/…", not "/docsearch"
         stripped = [p.rstrip("/") for p in public_paths]
         self._public_exact = frozenset(p or "/" for p in stripped)
         self._public_prefixes = tuple(p + "/" for p in stripped)
+
+    def reconfigure(self, authenticator: Authenticator, public_paths: Sequence[str]) -> None:
+        """New clients and keys (a config reload) from the next request on."""
+        self.__init__(authenticator, public_paths)  # type: ignore[misc]
 
     def is_public(self, path: str) -> bool:
         return path in self._public_exact or path.startswith(self._public_prefixes)

@@ -106,6 +106,8 @@ class RateLimitGate:
     limit, as a gate (see ``policies.chain``): admitted requests get the two header fields,
     refused ones a ``TooManyRequests`` problem."""
 
+    name = "ratelimit"
+
     def __init__(self, config: RateLimitConfig, limiter: RateLimiter) -> None:
         self.config = config
         self.limiter = limiter
@@ -117,6 +119,10 @@ class RateLimitGate:
         }
         self._default = self._plans.get(config.default_plan) if config.default_plan else None
         self._unknown_plans: set[object] = set()
+
+    def reconfigure(self, config: RateLimitConfig) -> None:
+        """Apply new plans and route groups (a config reload) from the next request on."""
+        self.__init__(config, self.limiter)  # type: ignore[misc]
 
     async def __call__(self, scope: Scope, state: dict[str, Any]) -> Headers:
         if scope["type"] != "http":

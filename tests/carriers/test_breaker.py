@@ -206,3 +206,49 @@ async def test_results_of_calls_admitted_before_opening_do_not_change_the_decisi
     release.set()
     assert await straggler == "late"
     assert state(breaker) is BreakerState.OPEN
+
+
+async def test_listeners_hear_every_state_change_in_order():
+    clock, calls = FakeClock(), Calls()
+    breaker = make(clock)
+    heard: list[tuple[str, str, str]] = []
+    breaker.listeners.append(lambda account, old, new: heard.append((account, old, new)))
+    await fail_times(breaker, calls, 5)
+    clock.advance(CONFIG.open_seconds)
+    assert await breaker.call(calls.ok) == "ok"  # the half-open probe succeeds
+    assert heard == [("sbx", "closed", "open"), ("sbx", "open", "half_open"),
+                     ("sbx", "half_open", "closed")]
+
+
+async def test_a_forced_open_breaker_refuses_past_its_timer_until_reset():
+    clock, calls = FakeClock(), Calls()
+    breaker = make(clock)
+    breaker.force_open()
+    clock.advance(CONFIG.open_seconds * 10)
+    assert state(breaker) is BreakerState.OPEN
+    with pytest.raises(BreakerOpen) as refused:
+        await breaker.call(calls.ok)
+    assert calls.count == 0 and refused.value.retry_after == CONFIG.open_seconds
+    assert breaker.snapshot().forced_open is True
+    breaker.reset()
+    assert state(breaker) is BreakerState.CLOSED and breaker.snapshot().forced_open is False
+    assert await breaker.call(calls.ok) == "ok"
+
+
+async def test_a_probe_in_flight_does_not_close_a_breaker_forced_open_meanwhile():
+    clock, calls = FakeClock(), Calls()
+    breaker = make(clock)
+    await fail_times(breaker, calls, 5)
+    clock.advance(CONFIG.open_seconds)
+    release = asyncio.Event()
+
+    async def slow_ok() -> str:
+        await release.wait()
+        return "ok"
+
+    probe = asyncio.create_task(breaker.call(slow_ok))
+    await asyncio.sleep(0)  # the probe is admitted and waits
+    breaker.force_open()
+    release.set()
+    assert await probe == "ok"
+    assert state(breaker) is BreakerState.OPEN

@@ -1,4 +1,5 @@
 from tests.support.app import ADMIN, STOREFRONT, gateway
+from tests.support.metrics import value
 
 
 async def test_carrier_status_lists_every_account_breaker():
@@ -18,8 +19,14 @@ async def test_metrics_count_requests_by_operation_and_status():
             await client.get("/v1/inventory/SKU-0001", headers=STOREFRONT)
         await client.get("/v1/inventory/NOPE", headers=STOREFRONT)
         text = (await client.get("/metrics", headers=ADMIN)).text
-    assert 'gateway_requests_total{operation="getInventoryV1",status="200"} 3' in text
-    assert 'gateway_requests_total{operation="getInventoryV1",status="404"} 1' in text
+    requests = "gateway_requests_total"
+    assert value(text, requests, operation="getInventoryV1", status="200", method="GET",
+                 client="demo-storefront") == 3
+    assert value(text, requests, operation="getInventoryV1", status="404") == 1
     # the cache answered the repeats: one ERP call per key
-    assert "gateway_erp_calls_availability 2" in text
-    assert "gateway_cache_hits 2" in text
+    assert value(text, "gateway_erp_calls_total", connector="demo", call="availability",
+                 outcome="ok") == 2
+    assert value(text, "gateway_cache_lookups_total", data_class="inventory",
+                 result="hit") == 2
+    assert value(text, "gateway_cache_lookups_total", data_class="inventory",
+                 result="miss") == 2  # SKU-0001 once, NOPE once

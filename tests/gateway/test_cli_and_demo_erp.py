@@ -1,6 +1,5 @@
 import httpx
 import pytest
-import uvicorn
 
 from gateway.cli import main
 from gateway.erp.base import PriceItem, UnknownCustomer
@@ -66,16 +65,34 @@ async def test_http_demo_connector_reads_the_demo_erp_and_its_stats_count_calls(
 
 
 def test_serve_hands_uvicorn_the_gateway_factory_and_its_options(monkeypatch, capsys):
+    from gateway.observability import server
+
     calls = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    monkeypatch.setattr(server, "run", lambda config, **kw: calls.append((config, kw)))
     assert main(["serve", "--port", "9", "--http", "h11"]) == 0
-    assert main(["serve", "--port", "9"]) == 0
-    (app, first), (_, second) = calls
-    assert app == "gateway.asgi:app" and first["factory"] is True
-    assert first["http"] == "h11" and second["http"] == "auto"
+    assert main(["serve", "--port", "9", "--log-format", "text", "--no-access-log"]) == 0
+    (first, drain), (second, _) = calls
+    assert first.app == "gateway.asgi:app" and first.factory is True
+    assert first.http == "h11" and second.http == "auto"
     # what bench/policy_cost.py gives its baselines too
-    assert first["proxy_headers"] is False and first["server_header"] is False
-    assert first["access_log"] is False and first["host"] == "127.0.0.1"
+    assert first.proxy_headers is False and first.server_header is False
+    # uvicorn's access line is replaced by the gateway's own
+    assert first.access_log is False and first.host == "127.0.0.1"
+    assert drain == {"drain_seconds": 5.0, "graceful_timeout_seconds": 30.0}
+    handlers = first.log_config["handlers"]["stderr"]
+    assert handlers["formatter"] == "json"
+    assert second.log_config["handlers"]["stderr"]["formatter"] == "text"
+    assert first.log_config["loggers"]["gateway.access"]["level"] == "INFO"
+    assert second.log_config["loggers"]["gateway.access"]["level"] == "CRITICAL"
     with pytest.raises(SystemExit):
         main(["serve", "--http", "uvloop"])
-    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_version_is_printed_and_served(capsys):
+    from gateway.version import version
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == f"erp-gateway {version()}" and version() != "0+unknown"
