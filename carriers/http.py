@@ -49,7 +49,6 @@ def carrier_client(base_url: str, timeout_seconds: float, *, auth: httpx.Auth | 
                               connect=min(timeout_seconds, _CONNECT_SECONDS)),
         headers={"Accept": "application/json", **(headers or {})},
         event_hooks={"request": [_outbound_headers]},
-        trust_env=False,
     )
 
 

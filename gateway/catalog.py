@@ -75,7 +75,9 @@ class CatalogService:
         now = time.time()
         by_customer: dict[str, list[tuple[str, PriceItem]]] = {}
         for key in keys:
-            customer, sku, qty = key.split("|")
+            # SKUs may hold "|" (customer ids and quantities cannot): split from both ends
+            customer, rest = key.split("|", 1)
+            sku, qty = rest.rsplit("|", 1)
             by_customer.setdefault(customer, []).append((key, PriceItem(sku, Decimal(qty))))
         out: dict[str, tuple[bytes | None, list[str]]] = {}
         for customer, entries in by_customer.items():

@@ -34,7 +34,8 @@ from prometheus_client import (
     values,
 )
 
-__all__ = ["CONTENT_TYPE", "GatewayMetrics", "LATENCY_BUCKETS", "enable_multiprocess"]
+__all__ = ["CONTENT_TYPE", "LATENCY_BUCKETS", "GatewayMetrics", "enable_multiprocess",
+           "mark_worker_dead", "multiprocess_dir"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

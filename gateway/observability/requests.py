@@ -19,7 +19,7 @@ from starlette.types import Scope
 from gateway.metrics import GatewayMetrics
 from gateway.observability.logs import ACCESS_LOGGER
 
-__all__ = ["AccessLog", "RequestObserver", "UNMATCHED"]
+__all__ = ["UNMATCHED", "AccessLog", "RequestObserver", "redact_query"]
 
 UNMATCHED = "unmatched"
 ANONYMOUS = "-"

@@ -35,7 +35,7 @@ from uvicorn.supervisors.multiprocess import Multiprocess, Process
 from gateway.metrics import mark_worker_dead
 from gateway.observability.control import WorkerControl, process_control
 
-__all__ = ["DrainingServer", "Supervisor", "run"]
+__all__ = ["DrainingProcess", "DrainingServer", "Supervisor", "run"]
 
 log = logging.getLogger("gateway.server")
 

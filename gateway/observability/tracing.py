@@ -21,7 +21,8 @@ import carriers.http
 import gateway.context
 from gateway.observability.config import TracingSettings
 
-__all__ = ["Tracing", "TracingMiddleware", "build_tracing", "otel_installed"]
+__all__ = ["Tracing", "TracingMiddleware", "build_tracing", "install_propagation",
+           "otel_installed"]
 
 log = logging.getLogger("gateway.tracing")
 

@@ -32,8 +32,14 @@ drain_seconds = {drain}
 graceful_timeout_seconds = 5
 
 [erp]
-kind = "demo"
-latency_ms = {latency}
+kind = "http-demo"
+url = "{erp_url}"
+
+[shipping]
+accounts = []
+[shipping.idempotency]
+backend = "sqlite"
+sqlite_path = "{labels}"
 
 [auth.token]
 issuer = "https://gateway.test"
@@ -73,9 +79,9 @@ def free_port() -> int:
 
 
 def config_text(port: int, workers: int, drain: float, extra: str = "",
-                erp_latency_ms: float = 0) -> str:
+                erp_url: str = "http://127.0.0.1:9", labels: str = "/tmp/labels.sqlite") -> str:
     return BASE_CONFIG.format(port=port, workers=workers, drain=drain, pem=_pem(),
-                              latency=erp_latency_ms,
+                              erp_url=erp_url, labels=labels,
                               storefront=hash_api_key(STOREFRONT_KEY),
                               admin=hash_api_key(ADMIN_KEY), extra=extra)
 
@@ -104,11 +110,14 @@ class Served:
 @contextlib.contextmanager
 def serve(workers: int = 2, drain: float = 0.0, extra: str = "",
           args: tuple[str, ...] = (), erp_latency_ms: float = 0) -> Iterator[Served]:
-    """Start the gateway on a free port; stop it (SIGKILL of its group) on exit."""
+    """Start the gateway (and a demo ERP for it) on free ports; SIGKILL both on exit."""
     port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
+    erp_port = free_port()
+    with tempfile.TemporaryDirectory() as tmp, _demo_erp(erp_port, erp_latency_ms):
         config = Path(tmp) / "gateway.toml"
-        config.write_text(config_text(port, workers, drain, extra, erp_latency_ms))
+        config.write_text(config_text(port, workers, drain, extra,
+                                      f"http://127.0.0.1:{erp_port}",
+                                      str(Path(tmp) / "labels.sqlite")))
         proc = subprocess.Popen(
             [sys.executable, "-m", "gateway", "serve", "--config", str(config), *args],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
@@ -132,6 +141,30 @@ def serve(workers: int = 2, drain: float = 0.0, extra: str = "",
             proc.wait(10)
             reader.join(5)
             stderr.close()
+
+
+@contextlib.contextmanager
+def _demo_erp(port: int, latency_ms: float) -> Iterator[None]:
+    """``erp-gateway demo-erp`` as its own process: the ERP the served gateway reads."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "demo-erp", "--port", str(port), "--latency-ms",
+         str(latency_ms)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/stats", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("the demo ERP did not start")
+            time.sleep(0.05)
+        yield
+    finally:
+        proc.kill()
+        proc.wait(10)
 
 
 def _wait_ready(served: Served, workers: int, timeout: float = 60.0) -> None:
