@@ -35,8 +35,8 @@ KEY = {"X-API-Key": "demo-storefront-key"}
 CONFIG = """
 demo = true
 [ratelimit]
-default_plan = "bench"
-[ratelimit.plans.bench.limits]
+default_plan = "default"
+[ratelimit.plans.default.limits]
 inventory = "1000000000/minute"
 default = "1000000000/minute"
 """

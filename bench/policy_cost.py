@@ -44,8 +44,8 @@ demo = true
 url = "{redis}"
 [ratelimit]
 mode = "synced"
-default_plan = "bench"
-[ratelimit.plans.bench.limits]
+default_plan = "default"
+[ratelimit.plans.default.limits]
 inventory = "100000000/minute"
 """
 
