@@ -64,6 +64,8 @@ class AccessLog:
             "method": method,
             "path": scope["path"],
             "status": status,
+            # the peer, or the client a trusted proxy forwarded (gateway.edge rewrites it)
+            "client_ip": (scope.get("client") or ("-",))[0],
             "latency_ms": round(seconds * 1000, 3),
             "bytes": sent,
         }

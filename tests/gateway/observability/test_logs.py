@@ -14,7 +14,7 @@ from gateway.settings import Settings
 from tests.support.app import ADMIN, STOREFRONT, gateway
 
 ACCESS_FIELDS = {"time", "level", "logger", "message", "request_id", "client_id", "operation",
-                 "method", "path", "status", "latency_ms", "bytes"}
+                 "method", "path", "status", "latency_ms", "bytes", "client_ip"}
 
 
 @contextlib.contextmanager
