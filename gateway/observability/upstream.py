@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 from carriers.breaker import BreakerState
 from gateway.erp.base import (
@@ -16,8 +16,10 @@ from gateway.erp.base import (
     ErpError,
     ErpTimeout,
     ErpUnavailable,
+    NewOrder,
+    Order,
     PriceItem,
-    PriceQuote,
+    PriceResult,
     UnknownCustomer,
 )
 from gateway.metrics import GatewayMetrics
@@ -26,6 +28,7 @@ from gateway.observability.tracing import Tracing
 __all__ = ["CarrierHooks", "MeteredErp"]
 
 log = logging.getLogger("gateway.upstream")
+T = TypeVar("T")
 
 
 def _erp_outcome(exc: BaseException) -> str:
@@ -56,29 +59,42 @@ class MeteredErp:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def availability(self, skus: Sequence[str]) -> dict[str, Availability]:
+    async def _call(self, call: str, attributes: dict[str, Any],
+                    operation: Callable[[], Awaitable[T]]) -> T:
         started = time.perf_counter()
-        with self._tracing.span("erp availability", {"erp.connector": self.name,
-                                                     "erp.skus": len(skus)}):
+        with self._tracing.span(f"erp {call}", {"erp.connector": self.name, **attributes}):
             try:
-                result = await self.inner.availability(skus)
+                result = await operation()
             except ErpError as exc:
-                self._done("availability", started, exc)
+                self._done(call, started, exc)
                 raise
-        self._done("availability", started, None)
+        self._done(call, started, None)
         return result
 
-    async def prices(self, customer: str, items: Sequence[PriceItem]) -> dict[str, PriceQuote]:
-        started = time.perf_counter()
-        with self._tracing.span("erp prices", {"erp.connector": self.name,
-                                               "erp.items": len(items)}):
-            try:
-                result = await self.inner.prices(customer, items)
-            except ErpError as exc:
-                self._done("prices", started, exc)
-                raise
-        self._done("prices", started, None)
-        return result
+    async def availability(self, skus: Sequence[str]) -> dict[str, Availability]:
+        return await self._call("availability", {"erp.skus": len(skus)},
+                                lambda: self.inner.availability(skus))
+
+    async def prices(self, customer: str, items: Sequence[PriceItem]
+                     ) -> dict[str, PriceResult]:
+        return await self._call("prices", {"erp.items": len(items)},
+                                lambda: self.inner.prices(customer, items))
+
+    async def warehouses(self) -> tuple[str, ...]:
+        return await self._call("warehouses", {}, self.inner.warehouses)
+
+    async def create_order(self, order: NewOrder) -> Order:
+        return await self._call("create_order", {}, lambda: self.inner.create_order(order))
+
+    async def find_order(self, customer: str, reference: str) -> Order | None:
+        return await self._call("find_order", {},
+                                lambda: self.inner.find_order(customer, reference))
+
+    async def get_order(self, order_id: str) -> Order:
+        return await self._call("get_order", {}, lambda: self.inner.get_order(order_id))
+
+    async def cancel_order(self, order_id: str) -> Order:
+        return await self._call("cancel_order", {}, lambda: self.inner.cancel_order(order_id))
 
     async def health(self) -> None:
         await self.inner.health()
