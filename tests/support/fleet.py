@@ -100,9 +100,10 @@ def demo_erp(latency_ms: float = 5) -> Proc:
 
 def gateway(config: Path) -> Proc:
     port = free_port()
+    # no access lines: nobody reads this stderr pipe, and a full pipe would stall the server
     return spawn([sys.executable, "-m", "gateway", "serve", "--config", str(config),
-                  "--port", str(port), "--workers", "1", "--log-level", "error"],
-                 "/healthz", port)
+                  "--port", str(port), "--workers", "1", "--log-level", "error",
+                  "--no-access-log"], "/healthz", port)
 
 
 @contextlib.contextmanager
