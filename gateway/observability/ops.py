@@ -94,18 +94,23 @@ class Operations:
         self.heartbeat = Heartbeat(
             degraded=lambda: {"cache": cache.degraded, "ratelimit": limiter.degraded},
             ping=redis.ping if redis is not None else None, recovered=recovered,
-            tick=self.feeds.sync,
+            tick=self._sync,
             on_back=lambda component: self.metrics.redis_reconnects.labels(component).inc())
         self.feeds.sync()  # this worker's gauges exist from the first scrape on
         self.heartbeat.start()
 
+    def _sync(self) -> None:
+        self.observer.flush()
+        if self.feeds is not None:
+            self.feeds.sync()
+
     async def stop(self) -> None:
         if self.heartbeat is not None:
             await self.heartbeat.stop()
+        self.observer.flush()  # the last requests reach the metrics files before exit
         self.tracing.shutdown()
 
     def exposition(self) -> bytes:
-        """The current metrics, this worker's components brought up to date first."""
-        if self.feeds is not None:
-            self.feeds.sync()
+        """The current metrics, this worker's requests and components brought up to date."""
+        self._sync()
         return self.metrics.exposition()
