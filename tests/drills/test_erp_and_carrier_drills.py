@@ -145,8 +145,8 @@ async def test_a_hanging_carrier(redis, tmp_path: Path):
             recovered = await until(primary_live, "primary's breaker closing again")
             retry = await client.post(base + "/v1/shipping/labels", json=LABEL, headers=key)
             again = await client.post(base + "/v1/shipping/labels", json=LABEL, headers=key)
-        purchases = gateway.counter("gateway_shipping_purchases")
-        replays = gateway.counter("gateway_shipping_replays")
+        purchases = gateway.counter("gateway_label_purchases_total", outcome="bought")
+        replays = gateway.counter("gateway_label_purchases_total", outcome="replayed")
     opened = sum(o for o, _ in shops)
     flagged = sum(f for o, f in shops if o)
     print(f"\ncarrier hanging: breaker open on {opened}/8 rate-shops, fallback rates on "

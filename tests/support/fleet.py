@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -54,11 +53,17 @@ class Proc:
         if self.process.stderr is not None:
             self.process.stderr.close()
 
-    def counter(self, name: str) -> int:
-        """One counter from the gateway's /metrics."""
+    def counter(self, name: str, **labels: str) -> int:
+        """One sample from the gateway's /metrics (0 when absent), by name and labels."""
+        from prometheus_client.parser import text_string_to_metric_families
+
         text = httpx.get(f"{self.base}/metrics", headers=ADMIN, timeout=5).text
-        match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
-        return int(float(match.group(1))) if match else 0
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v
+                                               for k, v in labels.items()):
+                    return int(sample.value)
+        return 0
 
 
 def _wait_http(proc: subprocess.Popen[bytes], url: str, timeout: float = 30.0) -> None:
