@@ -30,7 +30,10 @@ from gateway.observability.control import WorkerControl
 from gateway.observability.ops import Operations
 from gateway.observability.reload import Reloader
 from gateway.operations import operations
-from gateway.resources import (
+from gateway.routes.contracts import Contracts
+from gateway.routes.health import ReadinessProbe
+from gateway.services import (
+    Services,
     cache_config,
     close_redis,
     erp_connector,
@@ -39,9 +42,6 @@ from gateway.resources import (
     redis_client,
     shipping_service,
 )
-from gateway.routes.contracts import Contracts
-from gateway.routes.health import ReadinessProbe
-from gateway.services import Services
 from gateway.settings import Settings
 from policies.auth import AuthGate, build_auth
 from policies.chain import PolicyChain

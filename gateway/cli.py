@@ -130,7 +130,7 @@ def _check_config(args: argparse.Namespace) -> int:
         import asyncio
 
         from gateway.erp.base import ErpError, connect_check
-        from gateway.resources import erp_connector
+        from gateway.services import erp_connector
 
         async def connect() -> str:
             connector = erp_connector(settings)
@@ -153,7 +153,7 @@ def _check_config(args: argparse.Namespace) -> int:
 def _demo_erp(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gateway.erp.demo_server import create_demo_erp_app
+    from gateway.erp.demo.server import create_demo_erp_app
 
     if not 0 <= args.error_rate <= 1:
         print("--error-rate must be between 0 and 1", file=sys.stderr)

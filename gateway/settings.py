@@ -29,7 +29,7 @@ from pydantic import (
 from caching import CacheConfig
 from carriers.config import ShippingConfig
 from gateway.erp.demo import DemoConfig
-from gateway.erp.http_demo import HttpDemoConfig
+from gateway.erp.demo.http import HttpDemoConfig
 from gateway.erp.none import NoErpConfig
 from gateway.erp.tryton import TrytonConfig
 from gateway.observability.config import LogSettings, TracingSettings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.erp.base import ErpConnector
 from gateway.erp.demo import DemoConfig, DemoConnector
-from gateway.erp.http_demo import HttpDemoConfig, HttpDemoConnector
+from gateway.erp.demo.http import HttpDemoConfig, HttpDemoConnector
 from gateway.erp.none import NoErpConfig, NoErpConnector
 from gateway.erp.tryton import TrytonConfig, TrytonConnector
 

@@ -8,7 +8,7 @@ import pytest
 
 from caching import CacheConfig, FreshnessPolicy
 from gateway.erp.demo import DemoConnector
-from gateway.erp.demo_catalog import catalog
+from gateway.erp.demo.catalog import catalog
 from gateway.settings import Settings
 from policies.webhook_signature import sign, sign_frappe
 from tests.support.app import ADMIN, STOREFRONT, gateway

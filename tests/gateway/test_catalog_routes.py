@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 
 from gateway.erp.demo import DemoConnector
-from gateway.erp.demo_catalog import catalog
+from gateway.erp.demo.catalog import catalog
 from tests.support.app import STOREFRONT, gateway
 
 PROBLEM = "application/problem+json"

@@ -3,9 +3,9 @@ import pytest
 
 from gateway.cli import main
 from gateway.erp.base import PriceItem, UnknownCustomer
-from gateway.erp.demo_catalog import catalog
-from gateway.erp.demo_server import create_demo_erp_app
-from gateway.erp.http_demo import HttpDemoConfig, HttpDemoConnector
+from gateway.erp.demo.catalog import catalog
+from gateway.erp.demo.http import HttpDemoConfig, HttpDemoConnector
+from gateway.erp.demo.server import create_demo_erp_app
 
 
 def test_check_config_prints_each_error_with_its_field_path(tmp_path, capsys):

@@ -18,9 +18,9 @@ from gateway.erp.base import (
     PriceQuote,
     UnknownCustomer,
 )
-from gateway.erp.demo_catalog import WAREHOUSES
-from gateway.erp.demo_server import create_demo_erp_app
-from gateway.erp.http_demo import HttpDemoConfig, HttpDemoConnector
+from gateway.erp.demo.catalog import WAREHOUSES
+from gateway.erp.demo.http import HttpDemoConfig, HttpDemoConnector
+from gateway.erp.demo.server import create_demo_erp_app
 
 SHIP_TO = Address("A. Buyer", ("9 Elm St",), "Denver", "80202", "US")
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from gateway.erp.demo import DemoConnector
-from gateway.erp.demo_catalog import EUR_PER_USD, catalog
+from gateway.erp.demo.catalog import EUR_PER_USD, catalog
 from tests.support.app import ADMIN, STOREFRONT, WAREHOUSE, gateway
 
 PROBLEM = "application/problem+json"

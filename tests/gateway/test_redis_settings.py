@@ -7,7 +7,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import SentinelConnectionPool
 
-from gateway.resources import close_redis, redis_client
+from gateway.services import close_redis, redis_client
 from gateway.settings import ConfigError, RedisSettings, parse_settings, replica_share_warning
 
 AUTH = {"demo": True}

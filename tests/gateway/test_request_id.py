@@ -1,7 +1,7 @@
 import httpx
 import respx
 
-from gateway.erp.http_demo import HttpDemoConfig, HttpDemoConnector
+from gateway.erp.demo.http import HttpDemoConfig, HttpDemoConnector
 from gateway.settings import Settings
 from tests.support.app import STOREFRONT, gateway
 

@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from gateway.erp.demo_catalog import catalog
+from gateway.erp.demo.catalog import catalog
 from gateway.schemas.v2 import InventoryListV2, InventoryV2, PriceV2
 from tests.support.app import STOREFRONT, gateway
 

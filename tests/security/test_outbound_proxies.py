@@ -11,7 +11,7 @@ import respx
 from pydantic import SecretStr
 
 from carriers.adapters import dhl, fedex, ups, usps
-from gateway.erp.http_demo import HttpDemoConfig, HttpDemoConnector
+from gateway.erp.demo.http import HttpDemoConfig, HttpDemoConnector
 from gateway.erp.tryton import TrytonConfig, TrytonConnector
 from policies.auth import AuthConfig, Authenticator, ExternalIssuerConfig, KeyRing
 from policies.auth.config import SigningKeyConfig, TokenConfig

@@ -12,7 +12,7 @@ from limits import parse
 from redis.asyncio.cluster import RedisCluster as ClusterClient
 
 from gateway.erp.demo import DemoConnector
-from gateway.resources import redis_client
+from gateway.services import redis_client
 from policies.ratelimit import RateLimiter, limit_key
 from policies.webhook_signature import sign
 from tests.support.app import ADMIN, STOREFRONT, WAREHOUSE, gateway

@@ -12,7 +12,7 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from gateway.redis_settings import RedisSettings, RedisTls
-from gateway.resources import close_redis, redis_client
+from gateway.services import close_redis, redis_client
 from tests.support.redis_server import free_port, redis_binary
 from tests.support.tls_certs import Certs, make_certs
 

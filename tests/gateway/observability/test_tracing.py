@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from carriers.http import carrier_client
-from gateway.erp.http_demo import HttpDemoConfig
+from gateway.erp.demo.http import HttpDemoConfig
 from gateway.observability.tracing import Tracing, install_propagation
 from gateway.settings import Settings
 from tests.support.app import STOREFRONT, WAREHOUSE, gateway
@@ -80,7 +80,7 @@ async def test_traceparent_goes_to_the_erp_and_to_the_carriers(spans, respx_mock
     provider, _ = spans
     install_propagation()
     tracer = Tracing(provider.get_tracer("test"), provider)
-    # the demo ERP's wire format (gateway.erp.demo_server, gateway.erp.wire)
+    # the demo ERP's wire format (gateway.erp.demo.server, gateway.erp.wire)
     erp = respx_mock.post("http://erp.test/api/availability").mock(return_value=httpx.Response(
         200, json={"items": [{"sku": "SKU-0001", "warehouses": [
             {"warehouse": "WH-EAST", "on_hand": "12.5", "available": "10",

@@ -24,7 +24,7 @@ from gateway.erp.base import (
     OrderState,
     UnknownCustomer,
 )
-from gateway.erp.demo_catalog import WAREHOUSES, DemoCatalog
+from gateway.erp.demo.catalog import WAREHOUSES, DemoCatalog
 
 
 class DemoOrderBook:

@@ -18,8 +18,8 @@ from gateway.erp.base import (
     PriceResult,
     UnknownCustomer,
 )
-from gateway.erp.demo_catalog import WAREHOUSES, DemoCatalog, catalog
-from gateway.erp.demo_orders import DemoOrderBook
+from gateway.erp.demo.catalog import WAREHOUSES, DemoCatalog, catalog
+from gateway.erp.demo.orders import DemoOrderBook
 
 
 class DemoConfig(BaseModel):

@@ -22,8 +22,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gateway.erp.base import ErpError, OrderNotFound, OrderRefused, UnknownCustomer
-from gateway.erp.demo_catalog import WAREHOUSES, DemoCatalog, catalog
-from gateway.erp.demo_orders import DemoOrderBook
+from gateway.erp.demo.catalog import WAREHOUSES, DemoCatalog, catalog
+from gateway.erp.demo.orders import DemoOrderBook
 from gateway.erp.wire import (
     availability_to_wire,
     new_order_from_wire,
