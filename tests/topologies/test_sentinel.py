@@ -13,7 +13,13 @@ from gateway.erp.demo import DemoConnector
 from policies.ratelimit import limit_key
 from tests.support.app import STOREFRONT, WAREHOUSE, gateway
 from tests.support.redis_topologies import SentinelGroup, command, sentinel_running
-from tests.topologies.common import eventually, label_request, sentinel_redis, settings_on
+from tests.topologies.common import (
+    back_on_redis,
+    eventually,
+    label_request,
+    sentinel_redis,
+    settings_on,
+)
 
 pytestmark = [
     pytest.mark.redis_sentinel,
@@ -89,14 +95,8 @@ async def test_a_sentinel_failover_keeps_answering_and_loses_no_acknowledged_lab
                     cached.append(response.headers["cache-status"].split(";")[1].strip())
                 saw_degraded += svc.cache.degraded or svc.limiter.degraded
             new_port = group.wait_promoted(old.port)
-
-            async def back_on_redis() -> bool:
-                await client.get("/v1/inventory/SKU-0001", headers=STOREFRONT)
-                decision = await svc.limiter.acquire(
-                    limit_key(item, "probe", "inventory", "GET"), item)
-                return (decision.allowed and not svc.limiter.degraded
-                        and not svc.cache.degraded)
-            attempts = await eventually(back_on_redis, "gateway back on the promoted replica")
+            attempts = await eventually(lambda: back_on_redis(client, svc, item),
+                                        "gateway back on the promoted replica")
             print(f"sentinel failover: primary {old.port} -> {new_port}; {saw_degraded} "
                   f"degraded answers; back on Redis after {attempts} polls of 50 ms")
             replays = []
